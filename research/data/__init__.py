@@ -1,0 +1,1 @@
+"""Data sources, the point-in-time panel, the synthetic market and the sector universe."""

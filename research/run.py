@@ -1,0 +1,165 @@
+"""Run a strategy end to end: data -> target weights -> portfolio -> metrics -> run folder -> tear sheet.
+
+A run folder holds everything needed to rebuild its tear sheet without re-running (`flowbt report`):
+config.json, metrics.json, provenance.json, the engine's frames (parquet; returns and weights also CSV),
+benchmarks.parquet, target.parquet, truth.json for synthetic data, and the tear sheet files.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, is_dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from research.analytics.metrics import summary
+from research.backtest import BacktestResult, ExecutionConfig, backtest, benchmark_returns
+from research.data.market import MarketData
+from research.errors import ConfigError
+from research.provenance import code_version, data_hash, library_versions, sources_table
+from research.strategy import Strategy
+
+RESULTS = Path("results")
+_SYNTH = re.compile(r"^synthetic(?::(?P<args>.*))?$")
+
+
+def load_data(spec: str | Path = "synthetic") -> MarketData:
+    """MarketData from a spec: 'synthetic', 'synthetic:seed=3,ic=0', or a directory of real data.
+
+    A real-data directory is laid out like ../shared/data: `prices/` (Yahoo CSVs) and, when present,
+    `cftc_tff/`, `13f/`, `reference/`, `factors/`. A directory of CSVs alone is read as prices.
+    """
+    text = str(spec)
+    m = _SYNTH.match(text)
+    if m:
+        from research.data.synthetic import make_market
+
+        kwargs: dict[str, Any] = {}
+        for part in filter(None, (m.group("args") or "").split(",")):
+            key, _, val = part.partition("=")
+            if not val:
+                raise ConfigError(f"--data {text!r}: expected key=value after 'synthetic:', got {part!r}")
+            kwargs[key.strip()] = int(val) if key.strip() == "seed" else float(val)
+        return make_market(**kwargs)
+    from research.data.real import load_real
+
+    return load_real(Path(text))
+
+
+@dataclass
+class RunOutput:
+    """What `run_strategy` returns: the folder, the metrics and the engine's result."""
+
+    folder: Path
+    strategy: Strategy
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+    result: BacktestResult
+    benchmarks: pd.DataFrame
+    seconds: float
+
+
+def default_config(strategy: Strategy, **overrides: Any) -> ExecutionConfig:
+    """The execution config a strategy runs with by default: its mode, the engine's default costs."""
+    return ExecutionConfig(mode=strategy.mode, **overrides)
+
+
+def run_folder(strategy: str, out: Path | None = None) -> Path:
+    """`out` if given, else results/runs/<strategy>/<UTC timestamp>."""
+    if out is not None:
+        return Path(out)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    return RESULTS / "runs" / strategy / stamp
+
+
+def run_strategy(
+    strategy: Strategy | str,
+    data: MarketData,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    config: ExecutionConfig | None = None,
+    out: Path | None = None,
+    tearsheet: bool = True,
+    pdf: bool = True,
+) -> RunOutput:
+    """Run one strategy on `data` and write its run folder (and tear sheet unless `tearsheet=False`)."""
+    import strategies
+
+    t0 = time.perf_counter()
+    strat = strategies.get(strategy) if isinstance(strategy, str) else strategy
+    params = strat.resolve(overrides)
+    cfg = config or default_config(strat)
+    target = strat.target_weights(data, params)
+    result = backtest(data.prices, target, cfg)
+    bench = benchmark_returns(data.prices, pd.DatetimeIndex(target.index), cfg)
+    metrics = headline_metrics(result, bench)
+    seconds = time.perf_counter() - t0
+    folder = run_folder(strat.name, out)
+    save_run(folder, strat, params, cfg, data, result, bench, metrics, seconds)
+    if tearsheet:
+        from research.report.tearsheet import write_tearsheet
+
+        write_tearsheet(folder, pdf=pdf)
+    return RunOutput(folder, strat, params, metrics, result, bench, seconds)
+
+
+def headline_metrics(result: BacktestResult, bench: pd.DataFrame) -> dict[str, Any]:
+    """The strategy's summary against SPY, plus the same numbers for each benchmark under `benchmarks`."""
+    costs = result.costs.sum(axis=1) / result.equity.shift(1).fillna(result.config.init_cash)
+    out = summary(result.returns, benchmark=bench.get("SPY"), turnover=result.turnover,
+                  gross=result.gross, net=result.net, costs=costs)
+    out["benchmarks"] = {name: summary(bench[name], benchmark=bench.get("SPY")) for name in bench.columns}
+    return out
+
+
+def _jsonable(obj: Any) -> Any:
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return _jsonable(asdict(obj))
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, pd.Timestamp):
+        return obj.isoformat()
+    if isinstance(obj, pd.Timedelta):
+        return str(obj)
+    if hasattr(obj, "item") and callable(obj.item):
+        return obj.item()
+    if isinstance(obj, float | int | str | bool) or obj is None:
+        return obj
+    return str(obj)
+
+
+def write_json(path: Path, obj: Any) -> None:
+    path.write_text(json.dumps(_jsonable(obj), indent=2, sort_keys=False, allow_nan=True) + "\n")
+
+
+def save_run(
+    folder: Path, strat: Strategy, params: dict[str, Any], cfg: ExecutionConfig, data: MarketData,
+    result: BacktestResult, bench: pd.DataFrame, metrics: dict[str, Any], seconds: float,
+) -> None:
+    """Write the run folder (frames, config, metrics, provenance)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    result.save(folder)
+    bench.to_parquet(folder / "benchmarks.parquet")
+    write_json(folder / "config.json", {
+        "strategy": strat.name, "hypothesis": strat.hypothesis, "mode": strat.mode, "params": params,
+        "grid": {k: list(v) for k, v in strat.grid.items()}, "needs": list(strat.needs),
+        "mechanism": strat.mechanism, "execution": cfg.to_dict(), "execution_text": cfg.describe(),
+        "data": data.name, "synthetic": data.synthetic,
+    })
+    write_json(folder / "metrics.json", metrics)
+    write_json(folder / "provenance.json", {
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"), "seconds": round(seconds, 3),
+        "code": code_version(), "libraries": library_versions(), "data_name": data.name,
+        "data_hash": data_hash(data), "log": list(result.log),
+    })
+    sources_table(data).to_json(folder / "sources.json", orient="records", date_format="iso", indent=2)
+    if data.truth is not None:
+        write_json(folder / "truth.json", data.truth)
