@@ -1,0 +1,186 @@
+"""The `flowbt` command line: demo, list, run, report, sweep, regress, data."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from research.errors import ConfigError, FlowbtError
+
+SUMMARY_COLUMNS = ("cagr", "volatility", "sharpe", "max_drawdown", "turnover")
+
+
+def _kv(pairs: Sequence[str] | None, flag: str) -> dict[str, str]:
+    """Parse repeated key=value options."""
+    out: dict[str, str] = {}
+    for pair in pairs or ():
+        key, sep, val = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"{flag} expects key=value, got {pair!r}")
+        out[key.strip()] = val.strip()
+    return out
+
+
+def _config(args: argparse.Namespace, strategy: Any) -> Any:
+    from research.run import default_config
+
+    kw: dict[str, Any] = {}
+    for name in ("fill", "fees_bps", "slippage_bps", "borrow_bps"):
+        val = getattr(args, name, None)
+        if val is not None:
+            kw[name] = val
+    return default_config(strategy, **kw)
+
+
+def format_table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
+    """A plain fixed-width table (percentages for return-like columns)."""
+    pct = {"cagr", "volatility", "max_drawdown", "total_return"}
+    head = ["strategy", *columns]
+    body = []
+    for r in rows:
+        cells = [str(r["strategy"])]
+        for c in columns:
+            v = r.get(c)
+            if v is None or v != v:
+                cells.append("n/a")
+            elif c in pct:
+                cells.append(f"{v:+.2%}")
+            else:
+                cells.append(f"{v:.2f}")
+        body.append(cells)
+    widths = [max(len(x) for x in col) for col in zip(head, *body, strict=False)]
+    fmt = "  ".join(f"{{:<{w}}}" if i == 0 else f"{{:>{w}}}" for i, w in enumerate(widths))
+    lines = [fmt.format(*head), fmt.format(*("-" * w for w in widths))]
+    lines += [fmt.format(*b) for b in body]
+    return "\n".join(lines)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    import strategies
+
+    reg = strategies.registry()
+    width = max(map(len, reg), default=0)
+    for name, s in reg.items():
+        print(f"{name:<{width}}  [{s.mode}]  {s.hypothesis}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import strategies
+    from research.run import load_data, run_strategy
+
+    strat = strategies.get(args.strategy)
+    data = load_data(args.data)
+    out = run_strategy(strat, data, overrides=_kv(args.set, "--set"), config=_config(args, strat),
+                       out=Path(args.out) if args.out else None, tearsheet=not args.no_tearsheet,
+                       pdf=not args.no_pdf)
+    print(format_table([{"strategy": strat.name, **out.metrics}], SUMMARY_COLUMNS))
+    print(f"\nrun folder: {out.folder}")
+    if not args.no_tearsheet:
+        print(f"tear sheet: {out.folder / 'tearsheet.html'}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from research.demo import run_demo
+
+    run_demo(Path(args.out), data_spec=args.data, pdf=not args.no_pdf)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from research.report.tearsheet import write_comparison, write_tearsheet
+
+    folders = [Path(p) for p in args.run_dirs]
+    for f in folders:
+        if not (f / "metrics.json").exists():
+            raise ConfigError(f"{f} is not a run folder (no metrics.json); give folders written by `flowbt run`.")
+    if len(folders) == 1:
+        path = write_tearsheet(folders[0], pdf=not args.no_pdf)
+    else:
+        path = write_comparison(folders, Path(args.out or "results/comparison"))
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_data_validate(args: argparse.Namespace) -> int:
+    from research.data.primebook import validate_file
+
+    problems = validate_file(Path(args.file))
+    for p in problems:
+        print(p)
+    print(f"{args.file}: {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+def cmd_data_fetch(args: argparse.Namespace) -> int:
+    from research.data.yahoo import fetch_prices
+
+    tickers = [t for part in args.tickers for t in part.split(",") if t]
+    fetch_prices(tickers, args.start, args.end, cache_dir=Path(args.cache) if args.cache else None,
+                 progress=not args.quiet)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="flowbt", description="Backtest hedge-fund flow signals on sector ETFs.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("list", help="list registered strategies with their hypotheses")
+    s.set_defaults(func=cmd_list)
+
+    s = sub.add_parser("run", help="run one strategy and write its run folder and tear sheet")
+    s.add_argument("strategy")
+    s.add_argument("--data", default="synthetic",
+                   help="'synthetic', 'synthetic:seed=3,ic=0', or a data directory like ../shared/data")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a strategy parameter")
+    s.add_argument("--out", help="run folder (default results/runs/STRATEGY/TIMESTAMP)")
+    s.add_argument("--fill", choices=["close", "open"], help="fill at the next session's close (default) or open")
+    s.add_argument("--fees-bps", type=float, dest="fees_bps")
+    s.add_argument("--slippage-bps", type=float, dest="slippage_bps")
+    s.add_argument("--borrow-bps", type=float, dest="borrow_bps", help="annual short borrow cost")
+    s.add_argument("--no-tearsheet", action="store_true")
+    s.add_argument("--no-pdf", action="store_true")
+    s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("demo", help="run every strategy on the synthetic market and write results/demo")
+    s.add_argument("--out", default="results/demo")
+    s.add_argument("--data", default="synthetic")
+    s.add_argument("--no-pdf", action="store_true")
+    s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("report", help="rebuild a tear sheet from a run folder, or compare several")
+    s.add_argument("run_dirs", nargs="+")
+    s.add_argument("--out", help="folder of the comparison sheet (several runs)")
+    s.add_argument("--no-pdf", action="store_true")
+    s.set_defaults(func=cmd_report)
+
+    d = sub.add_parser("data", help="data utilities").add_subparsers(dest="data_command", required=True)
+    s = d.add_parser("validate", help="check a prime-book export against the schema")
+    s.add_argument("file")
+    s.set_defaults(func=cmd_data_validate)
+    s = d.add_parser("fetch-prices", help="download prices with yfinance into the cache")
+    s.add_argument("tickers", nargs="+", help="tickers, space- or comma-separated")
+    s.add_argument("--start", required=True)
+    s.add_argument("--end", default=None)
+    s.add_argument("--cache", help="cache directory (default $FLOWBT_CACHE or ~/.cache/flowbt/prices)")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(func=cmd_data_fetch)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `flowbt` console script; user errors print one clear message and exit 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except FlowbtError as exc:
+        print(f"flowbt: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
