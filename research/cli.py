@@ -125,6 +125,30 @@ def cmd_data_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_regress(args: argparse.Namespace) -> int:
+    from research import regress as R
+    from research.run import load_data
+
+    datasets = {"synthetic": lambda: load_data("synthetic")}
+    real = Path(args.real_data)
+    if real.is_dir():
+        datasets["real"] = lambda: load_data(real)
+    else:
+        print(f"note: {real} not found; regressions on real data skipped")
+    outcomes = R.regress(datasets, update=args.update, only=args.only or None,
+                         progress=None if args.quiet else print)
+    print(R.table(outcomes))
+    if args.junit:
+        Path(args.junit).write_text(R.junit(outcomes))
+    if args.markdown:
+        Path(args.markdown).write_text(R.markdown(outcomes))
+    if R.failed(outcomes):
+        print("\nregressions drifted from their baselines; if the change is intended, "
+              "run `flowbt regress --update` and commit the baselines (that diff is the review).")
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="flowbt", description="Backtest hedge-fund flow signals on sector ETFs.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -157,6 +181,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="folder of the comparison sheet (several runs)")
     s.add_argument("--no-pdf", action="store_true")
     s.set_defaults(func=cmd_report)
+
+    s = sub.add_parser("regress", help="re-run every strategy and compare with results/baselines")
+    s.add_argument("--update", action="store_true", help="rewrite the baselines")
+    s.add_argument("--junit", help="write a JUnit XML report")
+    s.add_argument("--markdown", help="write a Markdown report")
+    s.add_argument("--only", action="append", help="only this strategy (repeatable)")
+    s.add_argument("--real-data", default="../shared/data", help="real data directory (default ../shared/data)")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(func=cmd_regress)
 
     d = sub.add_parser("data", help="data utilities").add_subparsers(dest="data_command", required=True)
     s = d.add_parser("validate", help="check a prime-book export against the schema")
