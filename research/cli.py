@@ -120,9 +120,14 @@ def cmd_data_fetch(args: argparse.Namespace) -> int:
     from research.data.yahoo import fetch_prices
 
     tickers = [t for part in args.tickers for t in part.split(",") if t]
-    fetch_prices(tickers, args.start, args.end, cache_dir=Path(args.cache) if args.cache else None,
-                 progress=not args.quiet)
-    return 0
+    results = fetch_prices(tickers, args.start, args.end, cache_dir=Path(args.cache) if args.cache else None,
+                           progress=not args.quiet)
+    for r in results:
+        span = f"{r.first.date()} .. {r.last.date()}" if r.first is not None and r.last is not None else "no rows"
+        print(f"{r.ticker:<6} {r.action:<11} {r.rows:>6} rows ({span}) -> {r.path}")
+        for note in r.notes:
+            print(f"       {note}")
+    return 1 if any(r.action == "failed" for r in results) else 0
 
 
 def cmd_regress(args: argparse.Namespace) -> int:
@@ -199,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("tickers", nargs="+", help="tickers, space- or comma-separated")
     s.add_argument("--start", required=True)
     s.add_argument("--end", default=None)
-    s.add_argument("--cache", help="cache directory (default $FLOWBT_CACHE or ~/.cache/flowbt/prices)")
+    s.add_argument("--cache", help="cache directory (default $FLOWBT_CACHE/prices or ~/.cache/flowbt/prices)")
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_data_fetch)
     return p
