@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -530,20 +529,3 @@ def test_negative_prices_raise_before_simulation(syn, no_simulation):
 def test_bad_config_raises(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         ExecutionConfig(**kwargs)
-
-
-# ---------------------------------------------------------------------------------------- performance
-def test_26_year_weekly_run_is_fast():
-    n, tickers = 26 * 252, list(TICKERS)
-    rng = np.random.default_rng(0)
-    idx = pd.bdate_range("1999-01-04", periods=n, name="date")
-    close = pd.DataFrame(
-        100 * np.exp(np.cumsum(rng.normal(0, 0.01, (n, 12)), axis=0)), index=idx, columns=tickers
-    )
-    prices = Prices(close, close * 1.001, source="perf")
-    w = random_weights(weekly(idx), tickers, "long_short", seed=0)
-    cfg = ExecutionConfig(mode="long_short", cash_rate=pd.Series(1e-4, index=idx))
-    backtest(prices, w, cfg)  # compile / load the cache
-    start = time.perf_counter()
-    backtest(prices, w, cfg)
-    assert time.perf_counter() - start < 1.0

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-
 pytestmark = pytest.mark.browser
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -71,6 +71,6 @@ def load_run(folder: Path) -> RunRecord:
         folder=folder, config=js("config.json"), metrics=js("metrics.json"), provenance=js("provenance.json"),
         returns=_series(folder, "returns"), equity=_series(folder, "equity"), weights=_frame(folder, "weights"),
         target=_frame(folder, "target"), benchmarks=_frame(folder, "benchmarks"), gross=exposure["gross"],
-        net=exposure["net"], turnover=exposure["turnover"], costs=_frame(folder, "costs"),
+        net=exposure["net"], turnover=_series(folder, "turnover"), costs=_frame(folder, "costs"),
         trades=_frame(folder, "trades"), sources=sources, truth=js("truth.json"),
     )
