@@ -112,8 +112,9 @@ def cmd_data_validate(args: argparse.Namespace) -> int:
     problems = validate_file(Path(args.file))
     for p in problems:
         print(p)
-    print(f"{args.file}: {len(problems)} problem(s)")
-    return 1 if problems else 0
+    errors = sum(p.severity == "error" for p in problems)
+    print(f"{args.file}: {errors} error(s), {len(problems) - errors} warning(s)")
+    return 1 if errors else 0
 
 
 def cmd_data_fetch(args: argparse.Namespace) -> int:

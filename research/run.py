@@ -45,7 +45,10 @@ def load_data(spec: str | Path = "synthetic") -> MarketData:
             key, _, val = part.partition("=")
             if not val:
                 raise ConfigError(f"--data {text!r}: expected key=value after 'synthetic:', got {part!r}")
-            kwargs[key.strip()] = int(val) if key.strip() == "seed" else float(val)
+            try:
+                kwargs[key.strip()] = int(val) if key.strip() == "seed" else float(val)
+            except ValueError:
+                raise ConfigError(f"--data {text!r}: {key.strip()}={val!r} is not a number") from None
         return make_market(**kwargs)
     from research.data.real import load_real
 
