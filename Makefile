@@ -8,6 +8,8 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 BENCH_STAMP := $(VENV)/.bench-installed
 export MPLBACKEND := Agg
+# One numba cache for the project (kernels compile once, then load from disk; CI keeps this folder).
+export NUMBA_CACHE_DIR := $(CURDIR)/.numba_cache
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: demo test lint unit regress bench clean
@@ -38,7 +40,11 @@ lint: $(DEV_STAMP)
 unit: $(DEV_STAMP)
 	$(BIN)/python -m pytest
 
-test: lint unit
+regress: $(DEV_STAMP)
+	$(BIN)/flowbt regress --quiet --junit results/regress-report.xml --markdown results/regress-report.md
+
+# Lint, unit/property/browser tests and the notebooks, then the strategy regressions against results/baselines.
+test: lint unit regress
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.run

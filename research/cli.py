@@ -144,10 +144,10 @@ def cmd_regress(args: argparse.Namespace) -> int:
     outcomes = R.regress(datasets, update=args.update, only=args.only or None,
                          progress=None if args.quiet else print)
     print(R.table(outcomes))
-    if args.junit:
-        Path(args.junit).write_text(R.junit(outcomes))
-    if args.markdown:
-        Path(args.markdown).write_text(R.markdown(outcomes))
+    for path, text in ((args.junit, R.junit), (args.markdown, R.markdown)):
+        if path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_text(text(outcomes))
     if R.failed(outcomes):
         print("\nregressions drifted from their baselines; if the change is intended, "
               "run `flowbt regress --update` and commit the baselines (that diff is the review).")
