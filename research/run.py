@@ -2,7 +2,10 @@
 
 A run folder holds everything needed to rebuild its tear sheet without re-running (`flowbt report`):
 config.json, metrics.json, provenance.json, the engine's frames (parquet; returns and weights also CSV),
-benchmarks.parquet, target.parquet, truth.json for synthetic data, and the tear sheet files.
+benchmarks.parquet, target.parquet, truth.json for synthetic data, and the tear sheet files. For the tear sheet's
+signal diagnostics it also holds signal.parquet (the strategy's scores, when it defines `signal`) and
+close.parquet (daily closes of the assets traded or scored). A sweep may add sweep.parquet (one row per
+configuration tried: parameter columns and `sharpe`), which the tear sheet shows.
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ class RunOutput:
     result: BacktestResult
     benchmarks: pd.DataFrame
     seconds: float
+    signal: pd.DataFrame | None = None
 
 
 def default_config(strategy: Strategy, **overrides: Any) -> ExecutionConfig:
@@ -99,17 +103,18 @@ def run_strategy(
     params = strat.resolve(overrides)
     cfg = config or default_config(strat)
     target = strat.target_weights(data, params)
+    signal = strat.target_signal(data, params)
     result = backtest(data.prices, target, cfg)
     bench = benchmark_returns(data.prices, pd.DatetimeIndex(target.index), cfg)
     metrics = headline_metrics(result, bench)
     seconds = time.perf_counter() - t0
     folder = run_folder(strat.name, out)
-    save_run(folder, strat, params, cfg, data, result, bench, metrics, seconds)
+    save_run(folder, strat, params, cfg, data, result, bench, metrics, seconds, signal=signal)
     if tearsheet:
         from research.report.tearsheet import write_tearsheet
 
         write_tearsheet(folder, pdf=pdf)
-    return RunOutput(folder, strat, params, metrics, result, bench, seconds)
+    return RunOutput(folder, strat, params, metrics, result, bench, seconds, signal)
 
 
 def headline_metrics(result: BacktestResult, bench: pd.DataFrame) -> dict[str, Any]:
@@ -146,16 +151,24 @@ def write_json(path: Path, obj: Any) -> None:
 def save_run(
     folder: Path, strat: Strategy, params: dict[str, Any], cfg: ExecutionConfig, data: MarketData,
     result: BacktestResult, bench: pd.DataFrame, metrics: dict[str, Any], seconds: float,
+    signal: pd.DataFrame | None = None,
 ) -> None:
-    """Write the run folder (frames, config, metrics, provenance)."""
+    """Write the run folder (frames, config, metrics, provenance, and what the tear sheet's diagnostics read)."""
     folder.mkdir(parents=True, exist_ok=True)
     result.save(folder)
     bench.to_parquet(folder / "benchmarks.parquet")
+    if signal is not None:
+        sig = signal.astype(float)
+        sig.columns = [str(c) for c in sig.columns]
+        sig.index.name = "date"
+        sig.to_parquet(folder / "signal.parquet")
+    save_closes(folder, data, result.target, signal)
     write_json(folder / "config.json", {
         "strategy": strat.name, "hypothesis": strat.hypothesis, "mode": strat.mode, "params": params,
         "grid": {k: list(v) for k, v in strat.grid.items()}, "needs": list(strat.needs),
         "mechanism": strat.mechanism, "execution": cfg.to_dict(), "execution_text": cfg.describe(),
-        "data": data.name, "synthetic": data.synthetic,
+        "data": data.name, "synthetic": data.synthetic, "description": strat.description,
+        "signal": "strategy" if signal is not None else None,
     })
     write_json(folder / "metrics.json", metrics)
     write_json(folder / "provenance.json", {
@@ -166,3 +179,17 @@ def save_run(
     sources_table(data).to_json(folder / "sources.json", orient="records", date_format="iso", indent=2)
     if data.truth is not None:
         write_json(folder / "truth.json", data.truth)
+
+
+def save_closes(folder: Path, data: MarketData, target: pd.DataFrame, signal: pd.DataFrame | None) -> None:
+    """close.parquet: daily closes of every asset the run traded or scored (signal columns named by GICS sector
+    are mapped to their ETF), so the tear sheet can compute forward returns without the data."""
+    from research.data.universe import ETF_OF_SECTOR
+
+    wanted = [str(c) for c in target.columns]
+    if signal is not None:
+        wanted += [ETF_OF_SECTOR.get(str(c), str(c)) for c in signal.columns]
+    close = data.prices.close
+    cols = [c for c in close.columns if c in set(wanted)]
+    if cols:
+        close[cols].astype(float).rename_axis("date").to_parquet(folder / "close.parquet")

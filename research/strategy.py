@@ -5,6 +5,12 @@ wide DataFrame of target weights indexed by *decision sessions* (its rebalance d
 index) with one column per ticker it trades. Each row is decided at that session's close from data public by
 then (it reads flows only through `MarketData.flow`), and the engine trades it at the next fill. Rows hold no
 NaN: a ticker the strategy does not want is 0.
+
+Optionally, `signal(data, **params)` returns the strategy's cross-sectional *score* behind those weights: a wide
+DataFrame on decision sessions (a DatetimeIndex) with one column per asset (ticker, or GICS sector name), higher
+meaning more attractive, NaN where there is no score. It is saved as `signal.parquet` in the run folder and
+drives the tear sheet's signal diagnostics (rank IC by horizon, spreads, decay). It receives the same resolved
+parameters as `weights` (accept `**_` for those it does not use). Timing strategies leave it None.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ class Strategy:
     mechanism: str | None = None  # the synthetic mechanism it targets, if any (see synthetic.Truth)
     description: str = ""
     tags: tuple[str, ...] = field(default=())
+    signal: Callable[..., pd.DataFrame] | None = None  # data, **params -> scores (decision sessions x assets)
 
     def resolve(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Default parameters updated with `overrides`, each coerced to the default's type."""
@@ -56,6 +63,19 @@ class Strategy:
         if missing:
             raise ConfigError(f"{self.name} needs {missing}, which {data.name} does not have.")
         return self.weights(data, **self.resolve(overrides))
+
+    def target_signal(self, data: MarketData, overrides: Mapping[str, Any] | None = None) -> pd.DataFrame | None:
+        """The strategy's score frame (see the module docstring), or None when it defines no `signal`."""
+        if self.signal is None:
+            return None
+        out = self.signal(data, **self.resolve(overrides))
+        if not isinstance(out, pd.DataFrame) or not isinstance(out.index, pd.DatetimeIndex):
+            raise ConfigError(
+                f"{self.name}.signal must return a DataFrame on a DatetimeIndex (decision sessions x assets), "
+                f"got {type(out).__name__}" + (f" indexed by {type(out.index).__name__}" if hasattr(out, "index")
+                                                else "")
+            )
+        return out
 
 
 def coerce(raw: Any, default: Any, where: str) -> Any:

@@ -33,6 +33,9 @@ class RunRecord:
     sources: pd.DataFrame
     truth: dict[str, Any] | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    signal: pd.DataFrame | None = None  # signal.parquet: the strategy's scores (decision dates x assets)
+    close: pd.DataFrame | None = None  # close.parquet: daily closes of the assets traded or scored
+    sweep: pd.DataFrame | None = None  # sweep.parquet: one row per configuration (parameters, sharpe, ...)
 
     @property
     def name(self) -> str:
@@ -55,6 +58,11 @@ def _series(folder: Path, name: str) -> pd.Series:
     return df.iloc[:, 0].rename(name) if isinstance(df, pd.DataFrame) else df
 
 
+def _optional(folder: Path, name: str) -> pd.DataFrame | None:
+    path = folder / f"{name}.parquet"
+    return pd.read_parquet(path) if path.exists() else None
+
+
 def load_run(folder: Path) -> RunRecord:
     """Load a run folder written by `flowbt run`."""
     folder = Path(folder)
@@ -73,4 +81,5 @@ def load_run(folder: Path) -> RunRecord:
         target=_frame(folder, "target"), benchmarks=_frame(folder, "benchmarks"), gross=exposure["gross"],
         net=exposure["net"], turnover=_series(folder, "turnover"), costs=_frame(folder, "costs"),
         trades=_frame(folder, "trades"), sources=sources, truth=js("truth.json"),
+        signal=_optional(folder, "signal"), close=_optional(folder, "close"), sweep=_optional(folder, "sweep"),
     )

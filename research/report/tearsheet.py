@@ -1,264 +1,592 @@
-"""Tear sheets: one self-contained HTML file (figures embedded) and a PDF of the same figures, per run.
+"""Tear sheets: one self-contained HTML page (figures embedded) and an A4 PDF of the same blocks, per run.
 
-The tear sheet is built only from the run folder (`load_run`), so `flowbt report RUN_DIR` rebuilds exactly what
-`flowbt run` wrote. Sections are plain `Section` objects; the HTML and the PDF render the same list.
+A tear sheet is built only from the run folder (`load_run`), so `flowbt report RUN_DIR` rebuilds what `flowbt run`
+wrote (byte for byte, except the build time). It answers, in order, the questions a portfolio manager asks:
+
+    header       what is the idea, on what data, under which execution and costs, from which code and inputs
+    metrics      did it work, against SPY and the equal-weight sectors, after costs
+    performance  wealth on a log scale, drawdowns and the five worst of them
+    rolling      was it steady: rolling 52-week Sharpe, volatility, beta; monthly and annual returns
+    positioning  what it held, how much it traded, where the return came from
+    signal       does the signal rank sectors by future returns (rank IC by horizon, Newey-West t, spreads, decay)
+    statistics   is it real or luck: bootstrap interval of the Sharpe, PSR, DSR with the number of trials, sweeps
+    provenance   every input with its range, rows, missing values and publication-lag rule; the run log
+
+Every section id above is an HTML anchor; `SECTION_KEYS` lists them. Numbers come from `research.analytics`
+(one definition per metric); this module only arranges them.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_pdf import PdfPages
-from matplotlib.figure import Figure
 
 from research.analytics import metrics as M
 from research.report import figures as F
 from research.report.load import RunRecord, load_run
+from research.report.render import (
+    KV,
+    STAMP_RE,
+    Document,
+    Fig,
+    Note,
+    Raw,
+    Section,
+    Table,
+    draw_figures,
+    fmt,
+    fmt_date,
+    render_html,
+    render_pdf,
+)
+from research.report.trials import sweep_stats, trial_stats
+from research.report.trials import trials_db as trials_path
+
+__all__ = ["HEADLINE", "SECTION_KEYS", "STAMP_RE", "Section", "build_sections", "fmt", "headline_table",
+           "write_comparison", "write_tearsheet"]
 
 ROLLING = 252  # 52 weeks of sessions
+BOOT_N = 1000  # bootstrap resamples
+BOOT_SEED = 0
+LEVEL = 0.95
+SPREAD_N = 3  # top / bottom assets for the spread (of 11 sectors)
+SECTION_KEYS = ("header", "metrics", "performance", "rolling", "positioning", "signal", "statistics",
+                "provenance")
+NO_SIGNAL = "No signal diagnostics: this strategy has no cross-sectional signal."
 
 # Headline rows: (key in metrics.json, label, format)
 HEADLINE: tuple[tuple[str, str, str], ...] = (
     ("total_return", "Total return", "pct"), ("cagr", "CAGR", "pct"), ("volatility", "Volatility", "pct"),
     ("sharpe", "Sharpe", "num"), ("sortino", "Sortino", "num"), ("max_drawdown", "Max drawdown", "pct"),
-    ("calmar", "Calmar", "num"), ("hit_rate", "Hit rate", "pct"), ("turnover", "Turnover (x / year)", "num"),
-    ("avg_gross", "Average gross", "pct"), ("avg_net", "Average net", "pct"), ("beta", "Beta to SPY", "num"),
-    ("alpha", "Alpha (annual)", "pct"), ("information_ratio", "Information ratio", "num"),
-    ("tracking_error", "Tracking error", "pct"), ("up_capture", "Up capture", "num"),
-    ("down_capture", "Down capture", "num"), ("costs_paid", "Costs paid", "pct"),
+    ("calmar", "Calmar", "num"), ("hit_rate", "Hit rate (days up / days moved)", "pct"),
+    ("turnover", "Turnover (x equity / year)", "num"), ("avg_gross", "Average gross exposure", "pct"),
+    ("avg_net", "Average net exposure", "pct"), ("beta", "Beta to SPY", "num"),
+    ("alpha", "Alpha to SPY (annual)", "pct"), ("information_ratio", "Information ratio vs SPY", "num"),
+    ("tracking_error", "Tracking error vs SPY", "pct"), ("up_capture", "Up capture", "num"),
+    ("down_capture", "Down capture", "num"), ("costs_paid", "Costs paid (sum, % of equity)", "pct"),
 )
 
 
+def headline_table(metrics: dict[str, Any], name: str = "strategy") -> pd.DataFrame:
+    """Strategy and benchmarks side by side, formatted (n/a where a metric does not apply)."""
+    cols = {name: metrics, **metrics.get("benchmarks", {})}
+    data = {col: [fmt(m.get(key), kind) for key, _, kind in HEADLINE] for col, m in cols.items()}
+    return pd.DataFrame(data, index=pd.Index([label for _, label, _ in HEADLINE], name="metric"))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the analysis behind the sections, computed once
+
+
 @dataclass
-class Section:
-    """One section of the tear sheet: a title, HTML fragments and named figures."""
+class Honesty:
+    """Sharpe with its bootstrap interval, PSR and DSR, and where the number of trials came from."""
 
-    key: str
-    title: str
-    html: list[str] = field(default_factory=list)
-    figures: list[tuple[str, Figure]] = field(default_factory=list)
-    text: list[str] = field(default_factory=list)  # plain lines for the PDF's text pages
-
-
-def fmt(value: Any, kind: str = "num") -> str:
-    """Format a metric for humans: percentages, plain numbers, n/a for missing."""
-    if value is None or (isinstance(value, float) and value != value):
-        return "n/a"
-    if isinstance(value, str):
-        return value
-    return f"{value:.2%}" if kind == "pct" else f"{value:.2f}"
-
-
-def table_html(df: pd.DataFrame, cls: str = "tbl") -> str:
-    """A DataFrame as an escaped HTML table."""
-    return df.to_html(classes=cls, border=0, escape=True, na_rep="n/a")
+    sharpe: float
+    lower: float
+    upper: float
+    block: int
+    bench: dict[str, tuple[float, float, float]]
+    psr: float
+    dsr: float
+    n_trials: int
+    trials_source: str
+    sr_std_annual: float  # std of annualised Sharpe across trials (NaN with one trial)
+    hurdle: float  # annualised expected max Sharpe of n_trials unskilled trials
+    n_obs: int
+    skew: float
+    kurtosis: float
 
 
-def _header(rec: RunRecord) -> Section:
+def honesty(rec: RunRecord, trials_db: Path | None = None) -> Honesty:
+    """Bootstrap interval (seeded), PSR against 0, and DSR with n_trials from the trial log, the sweep or 1."""
+    from research.analytics import stats as S
+
+    r = rec.returns.dropna()
+    nan = float("nan")
+    if len(r) >= 3 and np.ptp(r.to_numpy()) > 0:
+        ci = S.bootstrap_ci(r, "sharpe", n=BOOT_N, level=LEVEL, seed=BOOT_SEED)
+        est, lo, hi, block = ci.estimate, ci.lower, ci.upper, ci.block
+    else:
+        est, lo, hi, block = M.sharpe(r), nan, nan, 0
+    bench: dict[str, tuple[float, float, float]] = {}
+    for col in rec.benchmarks.columns:
+        b = rec.benchmarks[col].reindex(r.index).dropna()
+        if len(b) >= 3 and np.ptp(b.to_numpy()) > 0:
+            c = S.bootstrap_ci(b, "sharpe", n=BOOT_N, level=LEVEL, seed=BOOT_SEED)
+            bench[str(col)] = (c.estimate, c.lower, c.upper)
+    sr, n, skew, kurt = S.sharpe_moments(r)
+    psr = S.probabilistic_sharpe_ratio(sr, n, skew, kurt) if np.isfinite(sr) else nan
+    data_hash = (rec.provenance or {}).get("data_hash") or None
+    found = trial_stats(rec.name, trials_db, data_hash=data_hash)
+    db = trials_path(trials_db)
+    if found is not None:
+        n_trials, var = found
+        source = f"trial log {db} ({n_trials} configurations of {rec.name} on these inputs)"
+    elif rec.sweep is not None and "sharpe" in rec.sweep and (sw := sweep_stats(rec.sweep["sharpe"])) is not None:
+        n_trials, var = sw
+        source = f"sweep.parquet in the run folder ({n_trials} configurations; no trial log at {db})"
+    else:
+        n_trials, var = 1, nan
+        source = (f"no trial log at {db} and no sweep.parquet: counted as a single trial, so DSR equals PSR. "
+                  "If other configurations were tried, this overstates the evidence.")
+    if n_trials > 1 and np.isfinite(var) and var > 0 and np.isfinite(sr):
+        dsr = S.deflated_sharpe_ratio(sr, n, skew, kurt, n_trials, var)
+        hurdle = S.expected_max_sharpe(n_trials, var) * math.sqrt(M.PERIODS)
+    else:
+        dsr, hurdle = psr, 0.0
+    sr_std = math.sqrt(var * M.PERIODS) if n_trials > 1 and np.isfinite(var) else nan
+    return Honesty(est, lo, hi, block, bench, psr, dsr, int(n_trials), source, sr_std, hurdle, n, skew, kurt)
+
+
+def _signal_frame(rec: RunRecord) -> tuple[pd.DataFrame | None, str]:
+    """(signal, where it came from) or (None, why there is none)."""
+    if rec.signal is not None and rec.signal.shape[1] > 0:
+        return rec.signal, "the strategy's signal (signal.parquet)"
+    if rec.config.get("mode") == "timing" or rec.target.shape[1] < 3:
+        return None, NO_SIGNAL
+    t = rec.target
+    if not (t.std(axis=1) > 0).any():
+        return None, NO_SIGNAL
+    return t, ("the strategy defines no signal, so its target weights stand in for it (many ties at zero weight "
+               "weaken the rank statistics; define Strategy.signal for sharper diagnostics)")
+
+
+@dataclass
+class Context:
+    rec: RunRecord
+    spy: pd.Series | None
+    honesty: Honesty
+
+
+# --------------------------------------------------------------------------------------------------------------
+# sections
+
+
+def _kpi(label: str, value: str, detail: str = "", sign: float | None = None) -> str:
+    cls = "" if sign is None or not np.isfinite(sign) else (" neg" if sign < 0 else "")
+    return (f"<div class='kpi'><div class='label'>{html.escape(label)}</div>"
+            f"<div class='value{cls}'>{html.escape(value)}</div>"
+            f"<div class='detail'>{html.escape(detail)}</div></div>")
+
+
+def _kpis(ctx: Context) -> tuple[str, Table]:
+    m, h = ctx.rec.metrics, ctx.honesty
+    spy = m.get("benchmarks", {}).get("SPY", {})
+    ci = f"{LEVEL:.0%} CI [{fmt(h.lower)}, {fmt(h.upper)}]"
+    tiles = [
+        ("CAGR", fmt(m.get("cagr"), "pct"), f"SPY {fmt(spy.get('cagr'), 'pct')}", m.get("cagr")),
+        ("Sharpe", fmt(m.get("sharpe")), ci, m.get("sharpe")),
+        ("Max drawdown", fmt(m.get("max_drawdown"), "pct", 1), f"SPY {fmt(spy.get('max_drawdown'), 'pct', 1)}",
+         None),
+        ("Volatility", fmt(m.get("volatility"), "pct", 1), f"SPY {fmt(spy.get('volatility'), 'pct', 1)}", None),
+        ("Beta to SPY", fmt(m.get("beta")), f"alpha {fmt(m.get('alpha'), 'pct')} / yr", None),
+        ("Deflated Sharpe", fmt(h.dsr, "pct", 0), f"PSR {fmt(h.psr, 'pct', 0)}, {h.n_trials} trial(s)", None),
+    ]
+    strip = "<div class='kpis'>" + "".join(_kpi(*t) for t in tiles) + "</div>"
+    table = Table(pd.DataFrame({"value": [t[1] for t in tiles], "context": [t[2] for t in tiles]},
+                               index=pd.Index([t[0] for t in tiles], name="key figures")), text=("context",))
+    return strip, table
+
+
+def _header(ctx: Context) -> Section:
+    rec = ctx.rec
     cfg, prov = rec.config, rec.provenance or {}
-    code = prov.get("code", {})
+    code = prov.get("code", {}) or {}
     commit = code.get("commit") or "not a git checkout"
     if code.get("dirty"):
-        commit += " (uncommitted changes)"
-    rows = [
-        ("Hypothesis", cfg.get("hypothesis", "")),
-        ("Data", cfg.get("data", "")),
-        ("Parameters", ", ".join(f"{k}={v}" for k, v in cfg.get("params", {}).items())),
-        ("Execution", cfg.get("execution_text", "")),
-        ("Mode", cfg.get("mode", "")),
-        ("Period", f"{rec.returns.index[0].date()} to {rec.returns.index[-1].date()} ({len(rec.returns)} sessions)"),
-        ("Run", f"{prov.get('created_utc', '')} UTC, {prov.get('seconds', 0):.1f} s"),
-        ("Code version", commit),
-        ("Input hash", prov.get("data_hash", "")),
-        ("Libraries", ", ".join(f"{k} {v}" for k, v in prov.get("libraries", {}).items())),
-    ]
+        commit += " (with uncommitted changes)"
+    r = rec.returns.dropna()
+    period = f"{fmt_date(r.index[0])} to {fmt_date(r.index[-1])} ({len(r):,} sessions, {len(r) / 252:.1f} years)"
+    params = ", ".join(f"{k}={v}" for k, v in cfg.get("params", {}).items()) or "none"
+    grid = cfg.get("grid", {}) or {}
+    n_grid = int(np.prod([len(v) for v in grid.values()])) if grid else 1
+    sig, sig_note = _signal_frame(rec)
     sec = Section("header", rec.name)
     if rec.synthetic:
-        sec.html.append("<div class='banner'>SYNTHETIC DATA — a simulated market with planted, documented "
-                        "mechanisms. These results are not market history.</div>")
-        sec.text.append("*** SYNTHETIC DATA: simulated market with planted mechanisms, not market history ***")
-    sec.html.append("<table class='kv'>" + "".join(
-        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows) + "</table>")
-    sec.text += [f"{k}: {v}" for k, v in rows]
-    return sec
+        sec.add(Note("SYNTHETIC DATA — a simulated market with planted, documented mechanisms. These results are "
+                     "not market history and say nothing about real returns.", "banner"))
+    sec.add(Raw(f"<p class='hypothesis'><b>Hypothesis.</b> {html.escape(cfg.get('hypothesis', ''))}</p>",
+                [Note(f"Hypothesis. {cfg.get('hypothesis', '')}", "lead")]))
+    if cfg.get("description"):
+        sec.add(Note(str(cfg["description"]), "muted"))
+    strip, kpi_table = _kpis(ctx)
+    sec.add(Raw(strip, [kpi_table]))
+    left = [
+        ("Mode", str(cfg.get("mode", ""))),
+        ("Parameters", params),
+        ("Grid", f"{n_grid} configurations ({', '.join(grid) or 'none'})"),
+        ("Signal", sig_note if sig is not None else "none (timing or single-asset strategy)"),
+    ]
+    if rec.synthetic and rec.truth and cfg.get("mechanism"):
+        mech = cfg["mechanism"]
+        strength = (rec.truth.get("strengths") or {}).get(mech, "n/a")
+        left.append(("Planted mechanism", f"{mech} (strength {strength}); see Data provenance"))
+    right = [
+        ("Data", str(cfg.get("data", ""))),
+        ("Period", period),
+        ("Run", f"{prov.get('created_utc', '')} ({fmt(prov.get('seconds'), 'num', 1)} s to run)"),
+        ("Code version", commit),
+        ("Input hash", f"sha256 {prov.get('data_hash', '')}"),
+        ("Run folder", rec.folder.name),
+    ]
+    kv_l, kv_r = KV(left, "Strategy"), KV(right, "Run")
+    from research.report.render import kv_html
 
-
-def headline_table(metrics: dict[str, Any]) -> pd.DataFrame:
-    """Strategy and benchmarks side by side, formatted."""
-    cols = {"strategy": metrics, **metrics.get("benchmarks", {})}
-    data = {name: [fmt(m.get(key), kind) for key, _, kind in HEADLINE] for name, m in cols.items()}
-    return pd.DataFrame(data, index=[label for _, label, _ in HEADLINE])
-
-
-def _headline(rec: RunRecord) -> Section:
-    sec = Section("metrics", "Headline metrics against the benchmarks")
-    table = headline_table(rec.metrics)
-    sec.html.append(table_html(table))
-    sec.text += table.to_string().splitlines()
-    return sec
-
-
-def _performance(rec: RunRecord) -> Section:
-    sec = Section("performance", "Performance and drawdowns")
-    sec.figures.append(("equity", F.equity_curve(rec.returns, rec.benchmarks, rec.name)))
-    sec.figures.append(("underwater", F.underwater(rec.returns)))
-    dd = M.drawdowns(rec.returns, top=5)
-    sec.html.append("<h3>Five worst drawdowns</h3>" + table_html(dd))
-    sec.text += ["Five worst drawdowns:", *dd.to_string().splitlines()]
-    return sec
-
-
-def _rolling(rec: RunRecord) -> Section:
-    sec = Section("rolling", "Rolling risk, monthly and annual returns")
-    spy = rec.benchmarks["SPY"] if "SPY" in rec.benchmarks else None
-    beta = M.rolling_beta(rec.returns, spy, ROLLING) if spy is not None else None
-    sec.figures.append(("rolling", F.rolling_panel(M.rolling_sharpe(rec.returns, ROLLING),
-                                                   M.rolling_volatility(rec.returns, ROLLING), beta)))
-    sec.figures.append(("monthly", F.monthly_heatmap(M.monthly_returns(rec.returns))))
-    bench_annual = M.annual_returns(spy).rename("SPY") if spy is not None else None
-    sec.figures.append(("annual", F.annual_bars(M.annual_returns(rec.returns), bench_annual)))
-    return sec
-
-
-def _positioning(rec: RunRecord) -> Section:
-    sec = Section("positioning", "Positioning")
-    sec.figures.append(("weights", F.weights_area(rec.weights)))
-    sec.figures.append(("exposure", F.exposure_turnover(rec.gross, rec.net, rec.turnover)))
-    return sec
-
-
-def _provenance(rec: RunRecord) -> Section:
-    sec = Section("provenance", "Data provenance")
+    kv_x = KV([("Execution and costs", str(cfg.get("execution_text", "")))])
+    sec.add(Raw(f"<div class='meta'><div>{kv_html(kv_l)}</div><div>{kv_html(kv_r)}</div></div>{kv_html(kv_x)}",
+                [kv_l, kv_r, kv_x]))
     if not rec.sources.empty:
-        sec.html.append(table_html(rec.sources))
-        sec.text += rec.sources.to_string().splitlines()
-    log = (rec.provenance or {}).get("log", [])
-    if log:
-        sec.html.append("<h3>Run log</h3><ul class='log'>" + "".join(
-            f"<li>{html.escape(str(x))}</li>" for x in log) + "</ul>")
-        sec.text += ["Run log:", *map(str, log)]
-    if rec.truth:
-        mech = rec.truth.get("mechanisms", {})
-        strengths = rec.truth.get("strengths", {})
-        sec.html.append("<h3>Planted mechanisms (synthetic truth)</h3><ul>" + "".join(
-            f"<li><b>{html.escape(k)}</b> (strength {strengths.get(k, 'n/a')}): {html.escape(v)}</li>"
-            for k, v in mech.items()) + "</ul>")
+        s = rec.sources
+        t = pd.DataFrame({
+            "source": s["name"].astype(str),
+            "from": s["start"].map(fmt_date), "to": s["end"].map(fmt_date),
+            "publication lag rule applied": s["lag_rule"].astype(str),
+        })
+        sec.add(Table(t, "Data sources", index=False, text=("source", "publication lag rule applied"),
+                      cls="wide", pdf_max_cell=72))
     return sec
 
 
-#: Section builders in page order; later issues add theirs here.
-BUILDERS = [_header, _headline, _performance, _rolling, _positioning, _provenance]
+def _metrics(ctx: Context) -> Section:
+    rec = ctx.rec
+    sec = Section("metrics", "Headline metrics against the benchmarks", pdf_new_page=False,
+                  intro="Did it work? Daily returns after costs, against SPY and the equal-weight sector ETFs.")
+    table = headline_table(rec.metrics, rec.name)
+    sec.add(Table(table, cls=""))
+    sec.add(Note("Sharpe and Sortino use a zero risk-free rate; alpha and beta are against SPY's daily returns; "
+                 "turnover is traded notional over equity per year; costs are fees, slippage and borrow as a "
+                 "fraction of equity, summed. Definitions: research/analytics/metrics.py.", "muted"))
+    return sec
 
 
-def build_sections(rec: RunRecord) -> list[Section]:
-    return [b(rec) for b in BUILDERS]
+def _performance(ctx: Context) -> Section:
+    rec = ctx.rec
+    sec = Section("performance", "Performance and drawdowns",
+                  intro="How did wealth evolve, and how deep and how long were the losses?")
+    sec.add(Fig("equity", F.equity_curve(rec.returns, rec.benchmarks, rec.name),
+                "Wealth from 1 at the first session, log scale; benchmarks over the same sessions. "
+                "Final multiple in the legend."))
+    sec.add(Fig("underwater", F.underwater(rec.returns, ctx.spy),
+                "Loss from the previous high-water mark; SPY's drawdown as a line for scale."))
+    dd = M.drawdowns(rec.returns, top=5)
+    pos = {d: i for i, d in enumerate(rec.returns.dropna().index)}
+    rows = []
+    for _, d in dd.iterrows():
+        rows.append({
+            "start (peak)": fmt_date(d["peak"]), "trough": fmt_date(d["trough"]),
+            "recovery": fmt_date(d["recovery"]) or "not recovered",
+            "depth": fmt(d["depth"], "pct", 1),
+            "peak to trough": f"{pos.get(d['trough'], 0) - pos.get(d['peak'], 0):,}",
+            "under water": f"{int(d['length']):,}",
+        })
+    if rows:
+        t = pd.DataFrame(rows, index=pd.RangeIndex(1, len(rows) + 1, name="#"))
+        sec.add(Table(t, "Five worst drawdowns (lengths in sessions)", text=()))
+    else:
+        sec.add(Note("No drawdown: wealth never fell below a previous peak.", "empty"))
+    return sec
 
 
-def png_bytes(fig: Figure, dpi: int = 110) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
+def _rolling(ctx: Context) -> Section:
+    rec = ctx.rec
+    sec = Section("rolling", "Rolling risk, monthly and annual returns",
+                  intro="Was performance steady through time, or concentrated in a few periods?")
+    spy = ctx.spy
+    beta = M.rolling_beta(rec.returns, spy, ROLLING) if spy is not None else None
+    bs = M.rolling_sharpe(spy.reindex(rec.returns.index), ROLLING) if spy is not None else None
+    bv = M.rolling_volatility(spy.reindex(rec.returns.index), ROLLING) if spy is not None else None
+    sec.add(Fig("rolling", F.rolling_panel(M.rolling_sharpe(rec.returns, ROLLING),
+                                           M.rolling_volatility(rec.returns, ROLLING), beta, bs, bv),
+                "Trailing 252 sessions; the dashed line is the strategy's average. SPY in grey."))
+    monthly = M.monthly_returns(rec.returns)
+    annual = M.annual_returns(rec.returns)
+    sec.add(Fig("monthly", F.monthly_heatmap(monthly, annual),
+                "Compounded return of each calendar month, and of the year (right)."))
+    bench_annual = M.annual_returns(spy.reindex(rec.returns.index)).rename("SPY") if spy is not None else None
+    sec.add(Fig("annual", F.annual_bars(annual, bench_annual), "Calendar-year returns against SPY."))
+    m = monthly.stack().dropna()
+    if len(m):
+        rows = [("Best month", f"{fmt(m.max(), 'pct', 1)} ({m.idxmax()[0]}-{m.idxmax()[1]:02d})"),
+                ("Worst month", f"{fmt(m.min(), 'pct', 1)} ({m.idxmin()[0]}-{m.idxmin()[1]:02d})"),
+                ("Positive months", f"{fmt((m > 0).mean(), 'pct', 0)} of {len(m)}"),
+                ("Best year", f"{fmt(annual.max(), 'pct', 1)} ({annual.idxmax()})"),
+                ("Worst year", f"{fmt(annual.min(), 'pct', 1)} ({annual.idxmin()})")]
+        if bench_annual is not None:
+            both = pd.concat([annual, bench_annual], axis=1).dropna()
+            rows.append(("Years beating SPY", f"{int((both.iloc[:, 0] > both.iloc[:, 1]).sum())} of {len(both)}"))
+        sec.add(KV(rows, "Months and years"))
+    return sec
 
 
-CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:24px auto;max-width:1080px;color:#222}
-h1{margin-bottom:4px} h2{border-bottom:2px solid #1f4e79;padding-bottom:3px;margin-top:28px}
-.banner{background:#fff3cd;border:2px solid #e0b000;padding:8px 12px;font-weight:bold;margin:10px 0}
-table{border-collapse:collapse;font-size:13px;margin:8px 0}
-td,th{border-bottom:1px solid #ddd;padding:3px 10px;text-align:right}
-table.kv th{text-align:left;color:#555;white-space:nowrap} table.kv td{text-align:left}
-img{max-width:100%;display:block;margin:8px 0}
-.fig,table,section h2{break-inside:avoid;page-break-inside:avoid}
-ul.log{font-size:12px;color:#444}
-@media print{body{margin:0;max-width:none} h2{page-break-after:avoid}}
-"""
+def contributions(rec: RunRecord) -> pd.Series | None:
+    """Sum over sessions of (weight held at the previous close x the asset's close-to-close return), per asset.
+
+    An attribution before costs that ignores intraday fills; with `costs_paid` it adds up to about the sum of
+    the strategy's daily returns. None when the run folder has no close.parquet.
+    """
+    if rec.close is None:
+        return None
+    w = rec.weights.astype(float)
+    cols = [c for c in w.columns if c in rec.close.columns]
+    if not cols:
+        return None
+    ret = rec.close[cols].pct_change(fill_method=None).reindex(w.index)
+    contrib = (w[cols].shift(1) * ret).sum()
+    return contrib.loc[lambda s: (w[s.index].abs() > 1e-12).any()]
 
 
-def render_html(title: str, sections: Iterable[Section], images: dict[str, bytes]) -> str:
-    """The whole page: every image inline as a data URI, no external resource."""
-    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-             f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>"]
-    for sec in sections:
-        parts.append(f"<section id='{sec.key}'>")
-        if sec.key != "header":
-            parts.append(f"<h2>{html.escape(sec.title)}</h2>")
-        parts += sec.html
-        for name, _ in sec.figures:
-            b64 = base64.b64encode(images[name]).decode()
-            parts.append(f"<div class='fig'><img alt='{html.escape(name)}' src='data:image/png;base64,{b64}'></div>")
-        parts.append("</section>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+def _positioning(ctx: Context) -> Section:
+    rec = ctx.rec
+    sec = Section("positioning", "Positioning",
+                  intro="What did it hold, how much did it trade, and where did the return come from?")
+    _, word = F.weights_freq(pd.DatetimeIndex(rec.weights.index))
+    sec.add(Fig("weights", F.weights_area(rec.weights),
+                f"Held weights after drift, {word} averages (a daily view flickers with every rebalance)."))
+    sec.add(Fig("exposure", F.exposure_turnover(rec.gross, rec.net, rec.turnover),
+                "Gross = sum of |weights| (shaded), net = sum of weights (line). Turnover bars: traded notional "
+                "over equity per month."))
+    contrib = contributions(rec)
+    w = rec.weights.astype(float)
+    held = w.loc[:, (w.abs() > 1e-12).any()]
+    if contrib is not None and len(contrib):
+        costs = rec.metrics.get("costs_paid")
+        sec.add(Fig("contribution", F.contribution_bars(contrib, costs),
+                    "Sum over sessions of the weight held at the previous close times the asset's return; costs "
+                    "as one bar. An arithmetic attribution: it does not compound."))
+    if held.shape[1]:
+        table = pd.DataFrame({
+            "average weight": held.mean().map(lambda v: fmt(v, "pct", 1)),
+            "average |weight|": held.abs().mean().map(lambda v: fmt(v, "pct", 1)),
+            "time held": (held.abs() > 1e-9).mean().map(lambda v: fmt(v, "pct", 0)),
+            "last weight": held.iloc[-1].map(lambda v: fmt(v, "pct", 1)),
+        })
+        if contrib is not None:
+            table["contribution"] = contrib.reindex(held.columns).map(lambda v: fmt(v, "pct", 1))
+        order = [c for c in F.ASSET_COLORS if c in table.index] + [c for c in table.index
+                                                                    if c not in F.ASSET_COLORS]
+        table = table.loc[order]
+        table.index.name = "asset"
+        sec.add(Table(table, "By asset"))
+        if contrib is not None:
+            total = float(rec.returns.dropna().sum())
+            costs = float(rec.metrics.get("costs_paid") or 0.0)
+            sec.add(Note(f"Check: contributions {fmt(contrib.sum(), 'pct', 1)} minus costs {fmt(costs, 'pct', 1)} "
+                         f"= {fmt(contrib.sum() - costs, 'pct', 1)}, against the sum of daily returns "
+                         f"{fmt(total, 'pct', 1)} (the gap is fills away from the close and cash interest).",
+                         "muted"))
+    return sec
 
 
-def _text_page(pdf: PdfPages, title: str, lines: list[str]) -> None:
-    """A text page (header, tables) in a monospace font, split over pages when long."""
-    per_page = 70
-    for start in range(0, max(len(lines), 1), per_page):
-        fig = plt.figure(figsize=(8.27, 11.69))
-        fig.text(0.05, 0.97, title, fontsize=13, fontweight="bold", va="top")
-        fig.text(0.05, 0.94, "\n".join(lines[start:start + per_page]), fontsize=6.5, family="monospace", va="top")
-        pdf.savefig(fig)
-        plt.close(fig)
+def _signal(ctx: Context) -> Section:
+    from research.analytics import diagnostics as D
+    from research.errors import FlowbtError
+
+    rec = ctx.rec
+    sec = Section("signal", "Signal diagnostics",
+                  intro="Does the signal rank the sectors by their future returns, and for how long?")
+    signal, source = _signal_frame(rec)
+    if signal is None:
+        sec.add(Note(NO_SIGNAL, "empty"))
+        return sec
+    if rec.close is None:
+        sec.add(Note("No signal diagnostics: this run folder has no close.parquet (it predates them); run the "
+                     "strategy again.", "empty"))
+        return sec
+    try:
+        diag = D.signal_diagnostics(signal, rec.close, D.HORIZONS, n=SPREAD_N)
+    except FlowbtError as exc:
+        sec.add(Note(f"No signal diagnostics: {exc}", "empty"))
+        return sec
+    if diag.summary["n_dates"].max() == 0:
+        sec.add(Note(f"No signal diagnostics: fewer than {D.MIN_ASSETS} assets have both a score and a forward "
+                     "return on any date.", "empty"))
+        return sec
+    sec.add(Note(f"Signal: {source}. Dates: {fmt_date(signal.index[0])} to {fmt_date(signal.index[-1])}, "
+                 f"{len(signal):,} decision dates, {signal.shape[1]} assets. Forward returns run from the close "
+                 "of the first session after each decision date to the close h weeks later (no look-ahead).",
+                 "muted"))
+    rows = []
+    for h, s in diag.summary.iterrows():
+        sp = diag.spread[h].dropna()
+        lags = D.newey_west_lags(len(sp), int(h))
+        rows.append({
+            "mean rank IC": fmt(s["mean_ic"], "num", 3), "t (Newey-West)": fmt(s["t_nw"]),
+            "IC > 0": fmt(s["hit"], "pct", 0), "dates": fmt(s["n_dates"], "int"),
+            f"top {SPREAD_N} - bottom {SPREAD_N}": fmt(sp.mean(), "pct", 2) if len(sp) else "n/a",
+            "spread t (NW)": fmt(D.newey_west_tstat(sp.to_numpy(), lags)) if len(sp) else "n/a",
+        })
+    table = pd.DataFrame(rows, index=pd.Index([f"{h} week{'s' if h > 1 else ''}" for h in diag.summary.index],
+                                              name="horizon"))
+    sec.add(Table(table, "Rank IC and top-minus-bottom spread by forward horizon"))
+    sec.add(Note("t-statistics use Newey-West standard errors with at least h - 1 lags, because h-week forward "
+                 "returns overlap from one weekly date to the next. With 11 sectors and weekly data an IC of "
+                 "0.03 needs about nine years to reach t = 2: judge the t-statistics, not the IC alone.", "muted"))
+    trailing = {h: diag.ic[h].dropna().rolling(52, min_periods=26).mean() for h in diag.ic.columns}
+    sec.add(Fig("ic", F.ic_over_time(diag.ic, trailing),
+                "Grey bars: the cross-sectional rank IC of each decision date at the shortest horizon. Lines: "
+                "the mean of the last 52 dates with an IC, at each horizon."))
+    sec.add(Fig("spread", F.spread_panel(diag.spread, SPREAD_N),
+                f"Left: running sum of the 1-week return of the top {SPREAD_N} assets by signal minus the bottom "
+                f"{SPREAD_N} (before costs). Right: mean spread divided by the weeks held."))
+    sec.add(Fig("decay", F.decay_bars(diag.decay),
+                "Mean 1-week rank IC when the signal is k decision dates old: how fast its information fades."))
+    return sec
 
 
-def write_tearsheet(folder: Path, *, pdf: bool = True) -> Path:
-    """Write tearsheet.html (and tearsheet.pdf) and figures/*.png into the run folder; return the HTML path."""
+def _statistics(ctx: Context) -> Section:
+    rec, h = ctx.rec, ctx.honesty
+    sec = Section("statistics", "Statistical honesty",
+                  intro="Is it real or luck? Sampling uncertainty, and the number of configurations tried.")
+    verdict_ci = ("the interval excludes zero" if h.lower > 0 else
+                  "the interval includes zero: the Sharpe ratio is not distinguishable from zero")
+    rows = [
+        ("Sharpe ratio (annualised)", f"{fmt(h.sharpe)}, {LEVEL:.0%} interval [{fmt(h.lower)}, {fmt(h.upper)}]: "
+         f"{verdict_ci}"),
+        ("Bootstrap", f"stationary bootstrap (Politis-Romano), expected block {h.block} sessions, {BOOT_N} "
+         f"resamples, seed {BOOT_SEED}"),
+        ("Probabilistic Sharpe (PSR)", f"{fmt(h.psr, 'pct', 1)} probability that the true Sharpe ratio is above 0 "
+         f"(skew {fmt(h.skew)}, kurtosis {fmt(h.kurtosis)}, {h.n_obs:,} daily returns)"),
+        ("Trials", f"{h.n_trials}: {h.trials_source}"),
+    ]
+    if h.n_trials > 1:
+        rows.append(("Expected best of the trials", f"{fmt(h.hurdle)}: the Sharpe ratio the best of {h.n_trials} "
+                     f"unskilled configurations would show (their Sharpe std {fmt(h.sr_std_annual)})"))
+    rows.append(("Deflated Sharpe (DSR)", f"{fmt(h.dsr, 'pct', 1)} probability that the true Sharpe ratio is "
+                 f"above {'that hurdle' if h.n_trials > 1 else '0 (a single trial)'}"))
+    sec.add(KV(rows))
+    passed = np.isfinite(h.dsr) and h.dsr >= 0.95
+    sec.add(Note(
+        (f"DSR {fmt(h.dsr, 'pct', 0)} >= 95%: the result survives the deflation for {h.n_trials} trial(s)."
+         if passed else
+         f"DSR {fmt(h.dsr, 'pct', 0)} < 95%: the evidence does not reach 95% confidence once sampling error "
+         f"and {h.n_trials} trial(s) are accounted for."), "ok" if passed else "warn"))
+    if h.n_trials == 1:
+        sec.add(Note("Only one trial is on record. Record every configuration you tried (results/trials.duckdb, "
+                     "table trials(strategy, params, sharpe, ...)) and the tear sheet deflates by that count.",
+                     "muted"))
+    if np.isfinite(h.sharpe) and h.sharpe > 1.5:
+        sec.add(Note("A sector-flow Sharpe ratio far above 1 is more likely a bug than a discovery: check timing "
+                     "(publication lags, fills) and costs before believing it.", "warn"))
+    bars = [("strategy", h.sharpe, h.lower, h.upper)] + [(k, *v) for k, v in h.bench.items()]
+    bars = [b for b in bars if all(np.isfinite(x) for x in b[1:])]
+    if bars:
+        sec.add(Fig("sharpe_ci", F.sharpe_intervals(bars, h.hurdle if h.n_trials > 1 else None, LEVEL),
+                    "Dots: Sharpe ratio over the whole run; bars: its bootstrap interval. Dashed: the Sharpe the "
+                    "best of the recorded trials would reach by luck alone."))
+    sw = rec.sweep
+    if sw is not None and "sharpe" in sw.columns and len(sw) > 1:
+        known = set(rec.config.get("params", {}))
+        params = [c for c in sw.columns if c not in M.SUMMARY_KEYS and sw[c].nunique() > 1]
+        params.sort(key=lambda c: (c not in known, -sw[c].nunique()))  # the strategy's parameters first
+        if len(params) >= 2:
+            x, y = params[0], params[1]
+            sel: dict[str, Any] = dict(rec.config.get("params", {}))
+            sel["_metric"] = rec.metrics.get("sharpe")
+            sec.add(Fig("sweep", F.sweep_heatmap(sw, x, y, sel),
+                        f"Median Sharpe of the sweep's {len(sw)} configurations by {y} and {x} (other parameters "
+                        "pooled); this run's cell outlined. Right: every configuration's Sharpe ratio."))
+        else:
+            t = sw.sort_values("sharpe", ascending=False).head(20)
+            sec.add(Table(t.map(lambda v: fmt(v) if isinstance(v, float) else str(v)),
+                          f"Sweep: {len(sw)} configurations (best 20)", index=False))
+    else:
+        sec.add(Note("No sweep heatmap: this run folder has no sweep.parquet (parameter columns and sharpe).",
+                     "empty"))
+    return sec
+
+
+def _provenance(ctx: Context) -> Section:
+    rec = ctx.rec
+    prov = rec.provenance or {}
+    sec = Section("provenance", "Data provenance",
+                  intro="What data is it built on, and when was each value public?")
+    if not rec.sources.empty:
+        s = rec.sources.copy()
+        t = pd.DataFrame({
+            "input": s["name"].astype(str), "kind": s["kind"].astype(str),
+            "from": s["start"].map(fmt_date), "to": s["end"].map(fmt_date),
+            "rows": s["rows"].map(lambda v: fmt(v, "int")), "missing": s["missing"].map(lambda v: fmt(v, "int")),
+            "lag rule applied": s["lag_rule"].astype(str), "detail": s.get("detail", "").astype(str),
+        })
+        sec.add(Table(t, "Inputs", index=False, text=("input", "kind", "lag rule applied", "detail"),
+                      pdf_records=True, cls="wide"))
+        sec.add(Note("Values reach a signal only through the point-in-time alignment: at each session, the latest "
+                     "value whose publication time is at or before that session's close. Missing values are never "
+                     "filled.", "muted"))
+    else:
+        sec.add(Note("This run folder has no sources.json.", "empty"))
+    libs = prov.get("libraries", {}) or {}
+    code = prov.get("code", {}) or {}
+    files = sorted(p.name for p in rec.folder.glob("*.parquet"))
+    sec.add(KV([
+        ("Input hash", f"sha256 {prov.get('data_hash', '')} (prices open and close, and the panel)"),
+        ("Code version", f"{code.get('commit') or 'not a git checkout'}"
+                         f"{' (with uncommitted changes)' if code.get('dirty') else ''}"),
+        ("Libraries", ", ".join(f"{k} {v}" for k, v in libs.items())),
+        ("Run folder files", ", ".join(files)),
+    ], "Reproducibility"))
+    log = prov.get("log", []) or []
+    if log:
+        sec.add(Table(pd.DataFrame({"entry": [str(x) for x in log]}), "Run log", index=False, text=("entry",),
+                      pdf_records=True, cls="wide"))
+    if rec.truth:
+        mech = rec.truth.get("mechanisms", {}) or {}
+        strengths = rec.truth.get("strengths", {}) or {}
+        t = pd.DataFrame({"strength": [str(strengths.get(k, "n/a")) for k in mech],
+                          "what was planted": [str(v) for v in mech.values()]},
+                         index=pd.Index(list(mech), name="mechanism"))
+        short = t.assign(**{"what was planted": [v.split(". ")[0].rstrip(".") + ". (Full text in the HTML.)"
+                                                 for v in t["what was planted"]]})
+        sec.add(Table(t, "Planted mechanisms (synthetic truth)", text=("what was planted",), pdf_records=True,
+                      cls="wide", pdf_df=short))
+    return sec
+
+
+#: Section builders in page order.
+BUILDERS = [_header, _metrics, _performance, _rolling, _positioning, _signal, _statistics, _provenance]
+
+
+def build_sections(rec: RunRecord, trials_db: Path | None = None) -> list[Section]:
+    spy = rec.benchmarks["SPY"] if "SPY" in rec.benchmarks else None
+    ctx = Context(rec, spy, honesty(rec, trials_db))
+    return [b(ctx) for b in BUILDERS]
+
+
+def write_tearsheet(folder: Path, *, pdf: bool = True, trials_db: Path | None = None) -> Path:
+    """Write tearsheet.html, tearsheet.pdf and figures/NN_name.png into the run folder; return the HTML path."""
     folder = Path(folder)
     rec = load_run(folder)
-    sections = build_sections(rec)
-    figdir = folder / "figures"
-    figdir.mkdir(exist_ok=True)
-    images: dict[str, bytes] = {}
-    for i, (name, fig) in enumerate(f for s in sections for f in s.figures):
-        images[name] = png_bytes(fig)
-        (figdir / f"{i:02d}_{name}.png").write_bytes(images[name])
-    title = f"{rec.name} — tear sheet"
+    if rec.returns.dropna().empty:
+        from research.errors import ConfigError
+
+        raise ConfigError(f"{folder}: returns.parquet holds no return, so there is nothing to report; run it again.")
+    sections = build_sections(rec, trials_db)
+    draw_figures(sections, folder / "figures")
+    r = rec.returns.dropna()
+    doc = Document(
+        title=f"{rec.name} — tear sheet",
+        subtitle=f"{rec.config.get('data', '')} · {fmt_date(r.index[0])} to {fmt_date(r.index[-1])} · "
+                 f"{rec.config.get('mode', '')}",
+        sections=sections, synthetic=rec.synthetic,
+        footer=f"{rec.name} · inputs sha256 {str((rec.provenance or {}).get('data_hash', ''))[:16]} · "
+               f"run {(rec.provenance or {}).get('created_utc', '')}",
+    )
     out = folder / "tearsheet.html"
-    out.write_text(render_html(title, sections, images))
+    out.write_text(render_html(doc))
     if pdf:
-        with PdfPages(folder / "tearsheet.pdf") as doc:
-            for sec in sections:
-                if sec.text:
-                    _text_page(doc, title if sec.key == "header" else sec.title, sec.text)
-                for _, fig in sec.figures:
-                    doc.savefig(fig)
-            info = doc.infodict()
-            info["Title"] = title
-            info["Creator"] = "flowbt"
-    for s in sections:
-        for _, fig in s.figures:
-            plt.close(fig)
+        render_pdf(doc, folder / "tearsheet.pdf")
     return out
 
 
-def write_comparison(folders: list[Path], out: Path) -> Path:
-    """A comparison sheet: headline metrics side by side, equity curves together, return correlations."""
-    recs = [load_run(f) for f in folders]
-    names = [f"{r.name} ({r.folder.name})" if [x.name for x in recs].count(r.name) > 1 else r.name for r in recs]
-    rets = pd.concat([r.returns.rename(n) for r, n in zip(recs, names, strict=True)], axis=1)
-    table = pd.DataFrame({n: [fmt(r.metrics.get(k), kind) for k, _, kind in HEADLINE]
-                          for r, n in zip(recs, names, strict=True)}, index=[lab for _, lab, _ in HEADLINE])
-    sec = Section("comparison", "Strategies compared")
-    sec.html.append(table_html(table))
-    sec.figures.append(("equity", F.equity_comparison(rets)))
-    sec.figures.append(("correlation", F.correlation_matrix(rets.corr())))
-    sec.text += table.to_string().splitlines()
-    out.mkdir(parents=True, exist_ok=True)
-    images = {name: png_bytes(fig) for name, fig in sec.figures}
-    path = out / "comparison.html"
-    path.write_text(render_html("Strategy comparison", [sec], images))
-    with PdfPages(out / "comparison.pdf") as doc:
-        _text_page(doc, "Strategy comparison", sec.text)
-        for _, fig in sec.figures:
-            doc.savefig(fig)
-            plt.close(fig)
-    return path
+def write_comparison(folders: list[Path], out: Path, *, pdf: bool = True) -> Path:
+    """A comparison sheet of several runs (see `research.report.compare`); returns the HTML path."""
+    from research.report.compare import write_comparison as _write
+
+    return _write(folders, out, pdf=pdf)

@@ -1,0 +1,587 @@
+"""Render a document (a list of `Section`s made of blocks) as one self-contained HTML page and as an A4 PDF.
+
+Blocks are plain data: `Table` (formatted strings), `KV` (label/value pairs), `Note` (a paragraph), `Fig` (a
+matplotlib figure, drawn once to PNG) and `Raw` (HTML with a PDF equivalent). The HTML embeds every PNG as a
+data URI and loads nothing; the PDF places the same PNGs on A4 pages (matplotlib's PdfPages) with the tables
+and notes as text, a running header and page numbers. Both come from the same blocks, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import re
+import textwrap
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+
+DPI = 100  # PNG resolution: figures are 10 in wide, so 1000 px, about 135 dpi on the PDF page
+
+
+# --------------------------------------------------------------------------------------------------------------
+# blocks
+
+
+@dataclass
+class Table:
+    """A table of already-formatted strings. Columns in `text` are left-aligned; the rest are numbers."""
+
+    df: pd.DataFrame
+    caption: str = ""
+    index: bool = True
+    text: tuple[str, ...] = ()
+    pdf_records: bool = False  # in the PDF, one wrapped paragraph per row (for wide text tables)
+    cls: str = ""
+    pdf_max_cell: int = 34  # characters per cell in the PDF (longer cells end with ~)
+    pdf_df: pd.DataFrame | None = None  # a shorter frame for the PDF, when the HTML's is too wordy
+
+
+@dataclass
+class KV:
+    """Label / value pairs (a definition table)."""
+
+    rows: list[tuple[str, str]]
+    caption: str = ""
+
+
+@dataclass
+class Note:
+    """A paragraph; kind is note, warn, ok, banner, muted or empty (an absent analysis, said plainly)."""
+
+    text: str
+    kind: str = "note"
+
+
+@dataclass
+class Fig:
+    """A figure, with a caption that says how to read it."""
+
+    name: str
+    fig: Figure
+    caption: str = ""
+    png: bytes = b""
+
+
+@dataclass
+class Raw:
+    """HTML for the page, and the blocks that stand for it in the PDF."""
+
+    html: str
+    pdf: list[Any] = field(default_factory=list)
+
+
+Block = Table | KV | Note | Fig | Raw
+
+
+@dataclass
+class Section:
+    """One section of a tear sheet: an id (the HTML anchor), a title, and its blocks in order."""
+
+    key: str
+    title: str
+    blocks: list[Block] = field(default_factory=list)
+    intro: str = ""  # one line under the title: the question this section answers
+    pdf_new_page: bool = True
+
+    def add(self, *blocks: Block) -> Section:
+        self.blocks.extend(blocks)
+        return self
+
+    @property
+    def figures(self) -> list[Fig]:
+        return [b for b in self.blocks if isinstance(b, Fig)]
+
+
+@dataclass
+class Document:
+    """Everything the renderers need: title, subtitle, the synthetic flag and the sections."""
+
+    title: str
+    subtitle: str
+    sections: list[Section]
+    synthetic: bool = False
+    footer: str = ""  # left of the PDF's footer, e.g. the input hash
+
+
+# --------------------------------------------------------------------------------------------------------------
+# formatting
+
+
+def fmt(value: Any, kind: str = "num", digits: int = 2) -> str:
+    """A number for humans: 'pct' (12.34%), 'num' (1.23), 'int' (1,234), 'bp'; n/a for missing or non-finite."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, str):
+        return value
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if not np.isfinite(v):
+        return "n/a"
+    if kind == "pct":
+        return f"{v * 100:.{digits}f}%"
+    if kind == "int":
+        return f"{v:,.0f}"
+    if kind == "bp":
+        return f"{v * 1e4:.{max(digits - 1, 0)}f} bp"
+    return f"{v:.{digits}f}"
+
+
+def fmt_date(value: Any) -> str:
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NaT:
+        return ""
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return "" if pd.isna(ts) else ts.date().isoformat()
+
+
+def png_bytes(fig: Figure, dpi: int = DPI) -> bytes:
+    """The figure as PNG (no metadata, so the same figure always gives the same bytes)."""
+    from research.report.figures import STYLE
+
+    buf = io.BytesIO()
+    with plt.rc_context(STYLE):
+        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None}, pil_kwargs={"compress_level": 2})
+    return buf.getvalue()
+
+
+def draw_figures(sections: Iterable[Section], figdir: Path | None = None, dpi: int = DPI) -> None:
+    """Draw every figure once to PNG (kept on the block), write figures/NN_name.png, and close the figures."""
+    if figdir is not None:
+        figdir.mkdir(parents=True, exist_ok=True)
+        for old in figdir.glob("*.png"):
+            old.unlink()
+    i = 0
+    for sec in sections:
+        for b in sec.figures:
+            b.png = png_bytes(b.fig, dpi)
+            plt.close(b.fig)
+            if figdir is not None:
+                (figdir / f"{i:02d}_{b.name}.png").write_bytes(b.png)
+            i += 1
+
+
+# --------------------------------------------------------------------------------------------------------------
+# HTML
+
+CSS = """
+:root{--ink:#1d2430;--muted:#5b6675;--line:#e2e6eb;--accent:#1f4e79;--bg:#f5f7fa;--warn:#fff4d6;--warnb:#e0a800}
+*{box-sizing:border-box}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);
+ background:var(--bg);margin:0}
+main{max-width:1080px;margin:0 auto;padding:20px 24px 40px}
+section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:14px 20px 16px;margin:14px 0}
+h1{font-size:26px;margin:0 0 2px} h2{font-size:19px;margin:0 0 2px;color:var(--accent)}
+h3{font-size:14px;margin:14px 0 4px;color:var(--ink)}
+.sub{color:var(--muted);margin:0 0 10px}
+.intro{color:var(--muted);margin:0 0 10px;font-style:italic}
+.banner{background:#fde8c8;border:2px solid #d9822b;color:#7a3e00;border-radius:6px;padding:8px 12px;
+ font-weight:600;margin:10px 0}
+.hypothesis{font-size:15px;margin:8px 0 12px;padding-left:10px;border-left:3px solid var(--accent)}
+.kpis{display:grid;grid-template-columns:repeat(6,1fr);gap:8px;margin:12px 0}
+.kpi{border:1px solid var(--line);border-radius:6px;padding:8px 10px;background:#fbfcfd}
+.kpi .label{font-size:11px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted)}
+.kpi .value{font-size:22px;font-weight:650;font-variant-numeric:tabular-nums}
+.kpi .detail{font-size:11px;color:var(--muted);font-variant-numeric:tabular-nums}
+.neg{color:#a12d22} .pos{color:#1f6b43}
+.meta{display:grid;grid-template-columns:1fr 1fr;gap:0 24px}
+nav.toc{font-size:13px;margin:10px 0 0;display:flex;flex-wrap:wrap;gap:4px 14px}
+nav.toc a{color:var(--accent);text-decoration:none} nav.toc a:hover{text-decoration:underline}
+table{border-collapse:collapse;font-size:12.5px;margin:6px 0 10px;font-variant-numeric:tabular-nums}
+caption{caption-side:top;text-align:left;font-weight:600;padding:2px 0 4px;color:var(--ink)}
+th,td{border-bottom:1px solid var(--line);padding:3px 10px;vertical-align:top}
+thead th{border-bottom:2px solid #c7ced6;font-weight:600;color:var(--muted);white-space:nowrap}
+td.num,th.num{text-align:right;white-space:nowrap} td.txt,th.txt{text-align:left}
+tbody th{text-align:left;font-weight:500;white-space:nowrap}
+tbody tr:nth-child(even){background:#fafbfc}
+table.kv th{color:var(--muted);font-weight:500;width:1%;white-space:nowrap;padding-right:16px}
+table.kv td{text-align:left}
+table.wide{width:100%}
+.note{margin:6px 0;color:var(--ink)} .lead{font-size:15px;margin:8px 0} .muted{color:var(--muted);font-size:12.5px}
+.warn{background:var(--warn);border-left:4px solid var(--warnb);padding:6px 10px;margin:8px 0}
+.ok{background:#e6f4ea;border-left:4px solid #2e7d4f;padding:6px 10px;margin:8px 0}
+.empty{background:#f1f3f5;border:1px dashed #b8c0c8;color:#4a5561;padding:10px 12px;margin:8px 0;border-radius:4px}
+figure{margin:10px 0 12px} figure img{max-width:100%;height:auto;display:block}
+figcaption{font-size:12px;color:var(--muted);margin-top:2px}
+footer{color:var(--muted);font-size:12px;text-align:center;margin-top:16px}
+code{font-size:12px;background:#f1f3f5;padding:0 3px;border-radius:3px;word-break:break-all}
+@page{size:A4;margin:12mm}
+@media print{
+ body{background:#fff;font-size:11px;-webkit-print-color-adjust:exact;print-color-adjust:exact}
+ main{max-width:none;padding:0}
+ section{border:none;border-radius:0;padding:0;margin:0;break-before:page;page-break-before:always}
+ section#header,section.cont{break-before:auto;page-break-before:auto}
+ h2{break-after:avoid;page-break-after:avoid}
+ figure,table,.kpis,.banner{break-inside:avoid;page-break-inside:avoid}
+ nav.toc{display:none}
+ .kpis{grid-template-columns:repeat(6,1fr)}
+}
+@media (max-width:800px){.kpis{grid-template-columns:repeat(3,1fr)}.meta{grid-template-columns:1fr}}
+"""
+
+
+def table_html(t: Table) -> str:
+    """A Table as escaped HTML with numbers right-aligned."""
+    df = t.df
+    cls = " ".join(filter(None, ("tbl", t.cls)))
+    out = [f"<table class='{cls}'>"]
+    if t.caption:
+        out.append(f"<caption>{html.escape(t.caption)}</caption>")
+    out.append("<thead><tr>")
+    if t.index:
+        out.append(f"<th class='txt'>{html.escape(str(df.index.name or ''))}</th>")
+    for c in df.columns:
+        kind = "txt" if c in t.text else "num"
+        out.append(f"<th class='{kind}'>{html.escape(str(c))}</th>")
+    out.append("</tr></thead><tbody>")
+    for idx, row in zip(df.index, df.itertuples(index=False), strict=True):
+        out.append("<tr>")
+        if t.index:
+            out.append(f"<th>{html.escape(str(idx))}</th>")
+        for c, v in zip(df.columns, row, strict=True):
+            kind = "txt" if c in t.text else "num"
+            out.append(f"<td class='{kind}'>{html.escape(str(v))}</td>")
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def kv_html(kv: KV) -> str:
+    cap = f"<caption>{html.escape(kv.caption)}</caption>" if kv.caption else ""
+    rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in kv.rows)
+    return f"<table class='kv'>{cap}<tbody>{rows}</tbody></table>"
+
+
+def block_html(b: Block) -> str:
+    if isinstance(b, Table):
+        return table_html(b)
+    if isinstance(b, KV):
+        return kv_html(b)
+    if isinstance(b, Note):
+        return f"<p class='{b.kind}'>{html.escape(b.text)}</p>"
+    if isinstance(b, Fig):
+        data = base64.b64encode(b.png).decode()
+        cap = f"<figcaption>{html.escape(b.caption)}</figcaption>" if b.caption else ""
+        return (f"<figure id='fig-{html.escape(b.name)}'><img alt='{html.escape(b.name)}' "
+                f"src='data:image/png;base64,{data}'>{cap}</figure>")
+    if isinstance(b, Raw):
+        return b.html
+    raise TypeError(f"unknown block {type(b).__name__}")
+
+
+def built_stamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+#: The build time in the HTML sits in this element, so two builds compare equal once it is removed.
+STAMP_RE = re.compile(r"<time class='built'>[^<]*</time>")
+
+
+def render_html(doc: Document) -> str:
+    """The whole page: every image inline as a data URI, no script, no external resource."""
+    toc = "".join(f"<a href='#{s.key}'>{html.escape(s.title)}</a>" for s in doc.sections if s.key != "header")
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        "<link rel='icon' href='data:,'>",
+        f"<title>{html.escape(doc.title)}</title><style>{CSS}</style></head><body><main>",
+    ]
+    for i, sec in enumerate(doc.sections):
+        cls = "" if sec.pdf_new_page or i == 0 else " class='cont'"
+        parts.append(f"<section id='{html.escape(sec.key)}'{cls}>")
+        if sec.key == "header":
+            parts.append(f"<h1>{html.escape(doc.title)}</h1><p class='sub'>{html.escape(doc.subtitle)}</p>")
+        else:
+            parts.append(f"<h2>{html.escape(sec.title)}</h2>")
+        if sec.intro:
+            parts.append(f"<p class='intro'>{html.escape(sec.intro)}</p>")
+        parts += [block_html(b) for b in sec.blocks]
+        if sec.key == "header" and toc:
+            parts.append(f"<nav class='toc'>{toc}</nav>")
+        parts.append("</section>")
+    parts.append(f"<footer>Built by flowbt on <time class='built'>{built_stamp()}</time>. "
+                 f"{html.escape(doc.footer)}</footer></main></body></html>")
+    return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# PDF (A4 portrait, matplotlib)
+
+PAGE_W, PAGE_H = 8.27, 11.69
+MARGIN = 0.55
+TOP = 0.75  # below the running header
+BOTTOM = 0.6  # above the footer
+CONTENT_W = PAGE_W - 2 * MARGIN
+SANS = 8.0  # pt
+MONO = 7.4  # pt
+LINE = 1.28  # line pitch / font size
+# matplotlib's line box is linespacing x (ascent + descent) of the font; for the PDF core fonts (AFM metrics)
+# that is 0.925 em for Helvetica and 0.786 em for Courier, so these linespacings give a pitch of LINE x size.
+SANS_SPACING = LINE / 0.925
+MONO_SPACING = LINE / 0.786
+
+
+def _lines_h(n: int, size: float) -> float:
+    return n * size * LINE / 72.0
+
+
+def _wrap(text: str, size: float, width_in: float = CONTENT_W, mono: bool = False, bold: bool = False) -> list[str]:
+    chars = max(20, int(width_in * 72.0 / (size * (0.6 if mono else 0.6 if bold else 0.54))))
+    out: list[str] = []
+    for para in str(text).split("\n"):
+        out += textwrap.wrap(para, chars) or [""]
+    return out
+
+
+def _cell(v: Any, width: int) -> str:
+    s = str(v)
+    return s if len(s) <= width else s[: max(width - 1, 1)] + "~"
+
+
+def _table_lines(t: Table) -> tuple[str, list[str]]:
+    """Header line and body lines of a table in fixed-width text, numbers right-aligned."""
+    df = t.df if t.pdf_df is None else t.pdf_df
+    max_cell = t.pdf_max_cell
+    cols = [str(c) for c in df.columns]
+    body = [[_cell(v, max_cell) for v in row] for row in df.itertuples(index=False)]
+    idx = [_cell(i, max_cell) for i in df.index] if t.index else None
+    widths = [max([len(c), *(len(r[j]) for r in body)]) for j, c in enumerate(cols)]
+    iw = max([len(str(df.index.name or "")), *(len(i) for i in idx)]) if idx is not None else 0
+
+    def line(first: str | None, cells: Sequence[str]) -> str:
+        parts = [first.ljust(iw)] if first is not None else []
+        for c, w, name in zip(cells, widths, df.columns, strict=True):
+            parts.append(c.ljust(w) if name in t.text else c.rjust(w))
+        return "  ".join(parts)
+
+    head = line(str(df.index.name or "") if idx is not None else None, cols)
+    rows = [line(idx[k] if idx is not None else None, r) for k, r in enumerate(body)]
+    return head, rows
+
+
+def _winansi(s: str) -> str:
+    """Text the PDF core fonts can show (WinAnsi); anything else becomes '?'."""
+    return str(s).encode("cp1252", "replace").decode("cp1252")
+
+
+def _text(fig: Figure, x: float, y: float, s: str, **kw: Any) -> None:
+    fig.text(x, y, _winansi(s), **kw)
+
+
+@dataclass
+class _Placed:
+    kind: str
+    y: float  # top, inches from the top of the page
+    h: float
+    payload: Any
+
+
+class _Pdf:
+    """Lays blocks out on A4 pages (top to bottom, a new page when a block does not fit), then draws them."""
+
+    def __init__(self, doc: Document):
+        self.doc = doc
+        self.pages: list[list[_Placed]] = []
+        self.y = PAGE_H
+
+    @property
+    def bottom(self) -> float:
+        return PAGE_H - BOTTOM
+
+    def new_page(self) -> None:
+        self.pages.append([])
+        self.y = TOP
+
+    def place(self, kind: str, h: float, payload: Any, gap: float = 0.08, keep: float = 0.0) -> None:
+        if self.y + h + keep > self.bottom and self.y > TOP + 0.01:
+            self.new_page()
+        self.pages[-1].append(_Placed(kind, self.y, h, payload))
+        self.y += h + gap
+
+    # layout ---------------------------------------------------------------------------------------------------
+
+    def layout(self) -> None:
+        for i, sec in enumerate(self.doc.sections):
+            if i == 0 or sec.pdf_new_page or self.y > self.bottom - 1.5:
+                self.new_page()
+            if sec.key == "header":
+                self.place("title", 0.42, self.doc.title, gap=0.02)
+                self.place("text", _lines_h(1, SANS + 1), (self.doc.subtitle, SANS + 1, "#5b6675", False))
+            else:
+                self.place("heading", 0.36, sec.title, gap=0.04, keep=0.8)
+            if sec.intro:
+                self.text(sec.intro, color="#5b6675", italic=True)
+            for b in sec.blocks:
+                self.block(b)
+
+    def text(self, text: str, size: float = SANS, color: str = "#1d2430", italic: bool = False,
+             bold: bool = False) -> None:
+        lines = _wrap(text, size)
+        self.place("text", _lines_h(len(lines), size), ("\n".join(lines), size, color, italic, bold))
+
+    def block(self, b: Block) -> None:
+        if isinstance(b, Raw):
+            for x in b.pdf:
+                self.block(x)
+        elif isinstance(b, Note):
+            if b.kind in ("banner", "warn", "empty", "ok"):
+                lines = _wrap(b.text, SANS + (1 if b.kind == "banner" else 0), CONTENT_W - 0.35,
+                              bold=b.kind == "banner")
+                size = SANS + (1 if b.kind == "banner" else 0)
+                self.place("box", _lines_h(len(lines), size) + 0.16, ("\n".join(lines), size, b.kind), gap=0.1)
+            else:
+                size = SANS + 1.5 if b.kind == "lead" else SANS
+                self.text(b.text, size=size, color="#5b6675" if b.kind == "muted" else "#1d2430")
+        elif isinstance(b, KV):
+            if b.caption:
+                self.place("caption", 0.2, b.caption, gap=0.0, keep=0.3)
+            for k, v in b.rows:
+                lines = _wrap(v, SANS - 0.5, CONTENT_W - 1.7)
+                self.place("kv", _lines_h(len(lines), SANS - 0.5), (k, "\n".join(lines)), gap=0.02)
+            self.y += 0.06
+        elif isinstance(b, Table):
+            if b.caption:
+                self.place("caption", 0.2, b.caption, gap=0.0, keep=0.4)
+            if b.pdf_records:
+                for idx, row in (b.df if b.pdf_df is None else b.pdf_df).iterrows():
+                    text = (f"{idx}: " if b.index else "") + "; ".join(
+                        f"{c}: {v}" for c, v in row.items() if str(v) != "")
+                    lines = _wrap(text, SANS - 0.5)
+                    self.place("text", _lines_h(len(lines), SANS - 0.5),
+                               ("\n".join(lines), SANS - 0.5, "#1d2430", False, False), gap=0.04)
+                self.y += 0.06
+                return
+            head, rows = _table_lines(b)
+            width = max(len(head), *(len(r) for r in rows)) if rows else len(head)
+            size = min(MONO, CONTENT_W * 72.0 / (0.6 * max(width, 1)))
+            per_page = max(5, int((self.bottom - TOP - 0.6) / (size * LINE / 72.0)))
+            for start in range(0, max(len(rows), 1), per_page):
+                chunk = rows[start:start + per_page]
+                self.place("table", _lines_h(len(chunk) + 1, size) + 0.06, (head, chunk, size), gap=0.12)
+        elif isinstance(b, Fig):
+            from PIL import Image
+
+            with Image.open(io.BytesIO(b.png)) as im:
+                w_px, h_px = im.size
+            h = CONTENT_W * h_px / w_px
+            w = CONTENT_W
+            if h > self.bottom - TOP - 0.4:  # taller than a page: shrink
+                h = self.bottom - TOP - 0.4
+                w = h * w_px / h_px
+            cap = _wrap(b.caption, SANS - 1) if b.caption else []
+            self.place("image", h + _lines_h(len(cap), SANS - 1) + 0.04, (b.png, w, h, "\n".join(cap)), gap=0.14)
+        else:
+            raise TypeError(f"unknown block {type(b).__name__}")
+
+    # drawing --------------------------------------------------------------------------------------------------
+
+    def draw(self, path: Path) -> None:
+        """Draw the pages with the PDF core fonts (Helvetica, Courier): not embedded, and laid out from their AFM
+        metrics, which is ten times faster than FreeType for a text-heavy page. Figures are PNGs already."""
+        import logging
+
+        log = logging.getLogger("matplotlib.font_manager")
+        level = log.level
+        log.setLevel(logging.ERROR)  # "findfont: ... weight normal ... using medium" for the AFM fonts
+        try:
+            with plt.rc_context({"pdf.use14corefonts": True, "font.family": "sans-serif",
+                                 "font.sans-serif": ["Helvetica"], "font.monospace": ["Courier"]}):
+                self._draw_pages(path)
+        finally:
+            log.setLevel(level)
+
+    def _draw_pages(self, path: Path) -> None:
+        from PIL import Image
+
+        n = len(self.pages)
+        with PdfPages(path, metadata={"Title": self.doc.title, "Creator": "flowbt", "Producer": "flowbt",
+                                      "CreationDate": None, "ModDate": None}) as pdf:
+            for k, page in enumerate(self.pages, 1):
+                fig = plt.figure(figsize=(PAGE_W, PAGE_H))
+
+                def at(x: float, y: float) -> tuple[float, float]:
+                    return x / PAGE_W, 1.0 - y / PAGE_H
+
+                # running header and footer
+                _text(fig, *at(MARGIN, 0.42), self.doc.title, fontsize=7.5, color="#5b6675", va="baseline")
+                if self.doc.synthetic:
+                    _text(fig, *at(PAGE_W - MARGIN, 0.42), "SYNTHETIC DATA", fontsize=7.5, color="#b35900",
+                             fontweight="bold", ha="right", va="baseline")
+                fig.add_artist(plt.Line2D([MARGIN / PAGE_W, 1 - MARGIN / PAGE_W], [at(0, 0.5)[1]] * 2,
+                                          color="#c7ced6", lw=0.6))
+                _text(fig, *at(MARGIN, PAGE_H - 0.32), self.doc.footer, fontsize=6.5, color="#5b6675")
+                _text(fig, *at(PAGE_W - MARGIN, PAGE_H - 0.32), f"page {k} of {n}", fontsize=6.5, color="#5b6675",
+                         ha="right")
+                for p in page:
+                    self._draw(fig, p, at, Image)
+                pdf.savefig(fig)
+                plt.close(fig)
+
+    def _draw(self, fig: Figure, p: _Placed, at: Any, image_mod: Any) -> None:
+        x0 = MARGIN
+        if p.kind == "title":
+            _text(fig, *at(x0, p.y), p.payload, fontsize=18, fontweight="bold", va="top", color="#1d2430")
+        elif p.kind == "heading":
+            _text(fig, *at(x0, p.y + 0.04), p.payload, fontsize=12.5, fontweight="bold", va="top", color="#1f4e79")
+            fig.add_artist(plt.Line2D([x0 / PAGE_W, 1 - x0 / PAGE_W], [at(0, p.y + 0.3)[1]] * 2,
+                                      color="#1f4e79", lw=0.8))
+        elif p.kind == "caption":
+            _text(fig, *at(x0, p.y + 0.02), p.payload, fontsize=SANS + 0.5, fontweight="bold", va="top")
+        elif p.kind == "text":
+            text, size, color, italic, *rest = p.payload
+            _text(fig, *at(x0, p.y), text, fontsize=size, color=color, va="top", linespacing=SANS_SPACING,
+                     style="italic" if italic else "normal", fontweight="bold" if rest and rest[0] else "normal")
+        elif p.kind == "box":
+            text, size, kind = p.payload
+            face, edge = {"banner": ("#fde8c8", "#d9822b"), "warn": ("#fff4d6", "#e0a800"),
+                          "ok": ("#e6f4ea", "#2e7d4f"), "empty": ("#f1f3f5", "#b8c0c8")}[kind]
+            x, y = at(x0, p.y + p.h)
+            fig.add_artist(plt.Rectangle((x, y), CONTENT_W / PAGE_W, p.h / PAGE_H, transform=fig.transFigure,
+                                         facecolor=face, edgecolor=edge, lw=1.0))
+            _text(fig, *at(x0 + 0.15, p.y + 0.08), text, fontsize=size, va="top", linespacing=SANS_SPACING,
+                     fontweight="bold" if kind == "banner" else "normal")
+        elif p.kind == "kv":
+            k, v = p.payload
+            _text(fig, *at(x0, p.y), k, fontsize=SANS - 0.5, color="#5b6675", va="top")
+            _text(fig, *at(x0 + 1.6, p.y), v, fontsize=SANS - 0.5, va="top", linespacing=SANS_SPACING)
+        elif p.kind == "table":
+            head, rows, size = p.payload
+            _text(fig, *at(x0, p.y), head, fontsize=size, family="monospace", fontweight="bold", va="top",
+                     color="#3d4753")
+            yline = at(0, p.y + size * LINE / 72.0 + 0.01)[1]
+            fig.add_artist(plt.Line2D([x0 / PAGE_W, 1 - x0 / PAGE_W], [yline, yline], color="#9aa5b1", lw=0.5))
+            if rows:
+                _text(fig, *at(x0, p.y + size * LINE / 72.0 + 0.04), "\n".join(rows), fontsize=size,
+                         family="monospace", va="top", linespacing=MONO_SPACING)
+        elif p.kind == "image":
+            png, w, h, cap = p.payload
+            with image_mod.open(io.BytesIO(png)) as im:
+                arr = np.asarray(im.convert("RGB"))
+            left, bottom = at(x0 + (CONTENT_W - w) / 2, p.y + h)
+            ax = fig.add_axes((left, bottom, w / PAGE_W, h / PAGE_H))
+            ax.imshow(arr, interpolation="none", aspect="auto")
+            ax.set_axis_off()
+            if cap:
+                _text(fig, *at(x0, p.y + h + 0.03), cap, fontsize=SANS - 1, color="#5b6675", va="top",
+                      linespacing=SANS_SPACING)
+
+
+def render_pdf(doc: Document, path: Path) -> Path:
+    """Write the document as an A4 PDF: a first page with the header, then every section, figures included."""
+    w = _Pdf(doc)
+    w.layout()
+    w.draw(path)
+    return path
