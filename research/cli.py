@@ -155,6 +155,50 @@ def cmd_regress(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    import strategies
+    from research.run import load_data
+    from research.sweep import analyse, parse_grid, run_sweep
+    from research.sweep.report import ranked_table, write_sweep
+
+    strat = strategies.get(args.strategy)
+    data = load_data(args.data)
+    grid = parse_grid(args.grid, strat) or None
+    heatmap = tuple(args.heatmap.split(",")) if args.heatmap else None
+    if heatmap is not None and len(heatmap) != 2:
+        raise ConfigError(f"--heatmap expects two parameters x,y, got {args.heatmap!r}")
+    res = run_sweep(strat, data, grid, base=_kv(args.set, "--set"), config=_config(args, strat),
+                    executor_name=args.executor, scheduler=args.scheduler, fused=not args.engine,
+                    progress=False if args.quiet else None)
+    analyse(res)
+    folder = write_sweep(res, Path(args.out) if args.out else None, heatmap=heatmap, pdf=not args.no_pdf)
+    print(f"{res.n_configs:,} configs of {strat.name} in {res.seconds:.1f} s ({res.kind}, {res.executor})")
+    print(ranked_table(res, args.top).to_string())
+    print(f"\n{res.stats.statement}" if res.stats else "")
+    print(f"\nsweep folder: {folder}\ntear sheet: {folder / 'tearsheet.html'}")
+    return 0
+
+
+def cmd_walkforward(args: argparse.Namespace) -> int:
+    import strategies
+    from research.run import load_data
+    from research.sweep import parse_grid
+    from research.sweep.walkforward import walk_forward, write_walkforward
+
+    strat = strategies.get(args.strategy)
+    data = load_data(args.data)
+    wf = walk_forward(strat, data, parse_grid(args.grid, strat) or None, scheme=args.scheme,
+                      train_years=args.train_years, test_years=args.test_years, base=_kv(args.set, "--set"),
+                      config=_config(args, strat), fused=not args.engine, progress=False if args.quiet else None)
+    folder = write_walkforward(wf, data, Path(args.out) if args.out else None, pdf=not args.no_pdf)
+    print(wf.folds.drop(columns=["train_start"]).to_string(index=False))
+    m = wf.oos_metrics
+    active = f", active Sharpe {m['active_sharpe']:.2f} vs {wf.benchmark}" if wf.benchmark else ""
+    print(f"\nout of sample: Sharpe {m['sharpe']:.2f}{active}, CAGR {m['cagr']:+.2%}")
+    print(f"walk-forward folder: {folder}\ntear sheet: {folder / 'tearsheet.html'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="flowbt", description="Backtest hedge-fund flow signals on sector ETFs.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -187,6 +231,44 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="folder of the comparison sheet (several runs)")
     s.add_argument("--no-pdf", action="store_true")
     s.set_defaults(func=cmd_report)
+
+    s = sub.add_parser("sweep", help="run many configs through the fused kernel; ranked table, luck statistics")
+    s.add_argument("strategy")
+    s.add_argument("--grid", action="append", metavar="KEY=V1,V2|A:B[:STEP]",
+                   help="values of a parameter (repeatable; default: the strategy's grid)")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="fix a parameter for every config")
+    s.add_argument("--data", default="synthetic")
+    s.add_argument("--heatmap", metavar="X,Y", help="the two parameters of the heatmap")
+    s.add_argument("--executor", choices=["local", "dask"], default="local")
+    s.add_argument("--scheduler", metavar="ADDRESS", help="dask scheduler (default: a LocalCluster)")
+    s.add_argument("--engine", action="store_true", help="use the vectorbt engine per config (no fused kernel)")
+    s.add_argument("--top", type=int, default=15, help="rows of the printed table")
+    s.add_argument("--out", help="sweep folder (default results/sweeps/STRATEGY/TIMESTAMP)")
+    s.add_argument("--fill", choices=["close", "open"])
+    s.add_argument("--fees-bps", type=float, dest="fees_bps")
+    s.add_argument("--slippage-bps", type=float, dest="slippage_bps")
+    s.add_argument("--borrow-bps", type=float, dest="borrow_bps")
+    s.add_argument("--no-pdf", action="store_true")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(func=cmd_sweep)
+
+    s = sub.add_parser("walkforward", help="choose parameters in sample, trade them out of sample, stitch")
+    s.add_argument("strategy")
+    s.add_argument("--grid", action="append", metavar="KEY=V1,V2|A:B[:STEP]")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE")
+    s.add_argument("--data", default="synthetic")
+    s.add_argument("--scheme", choices=["anchored", "rolling"], default="anchored")
+    s.add_argument("--train-years", type=int, default=5, dest="train_years")
+    s.add_argument("--test-years", type=int, default=1, dest="test_years")
+    s.add_argument("--engine", action="store_true", help="use the vectorbt engine per config (no fused kernel)")
+    s.add_argument("--out", help="folder (default results/walkforward/STRATEGY/TIMESTAMP)")
+    s.add_argument("--fill", choices=["close", "open"])
+    s.add_argument("--fees-bps", type=float, dest="fees_bps")
+    s.add_argument("--slippage-bps", type=float, dest="slippage_bps")
+    s.add_argument("--borrow-bps", type=float, dest="borrow_bps")
+    s.add_argument("--no-pdf", action="store_true")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(func=cmd_walkforward)
 
     s = sub.add_parser("regress", help="re-run every strategy and compare with results/baselines")
     s.add_argument("--update", action="store_true", help="rewrite the baselines")

@@ -1,0 +1,312 @@
+"""Run a sweep: grid -> plan -> kernel (local or Dask) -> ranked metrics, trial log, overfitting statistics.
+
+`run_sweep` evaluates every config (metrics only), ranks them by the *score* — the Sharpe ratio of active
+returns against the strategy's benchmark when it has one (long-only sector books: EW_SECTORS; SPY timing:
+SPY), else of raw returns — logs every config to the trial log, then re-runs a few configs to keep their
+daily returns: the top `top` by score, the top `pbo_configs` (the candidates) and `pbo_configs` configs
+spread evenly over the ranking (with the best). `analyse` adds the statistics: the deflated Sharpe ratio of
+the best config with the number of trials and their Sharpe variance from the trial log; PBO by CSCV among
+the top candidates (would picking the in-sample best of them beat their median out of sample?) and, for
+reference, over the configs spread over the whole search (there, configs that are reliably bad, e.g. from
+costs, make picking the in-sample best look better than it is); a stationary-bootstrap interval of the best
+config's Sharpe; and Hansen's SPA over the spread-out configs against zero.
+
+Verdict: "survives" when the deflated Sharpe p >= 0.95 and the PBO among the candidates < 0.5, else
+"likely luck".
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from research.analytics import stats as S
+from research.analytics.metrics import PERIODS
+from research.backtest.benchmarks import EW_SECTORS, benchmark_returns
+from research.backtest.config import ExecutionConfig
+from research.data.market import MarketData
+from research.data.universe import MARKET, SECTOR_ETFS
+from research.errors import ConfigError
+from research.strategy import Strategy
+from research.sweep import kernel, plans, triallog
+from research.sweep.executors import Job, chunks, executor, progress_enabled
+from research.sweep.grid import expand, params_key, varied
+from research.sweep.plans import Plan
+
+#: A result "survives" when its deflated Sharpe p is at least this and its PBO below 0.5.
+DSR_LEVEL = 0.95
+
+
+@dataclass
+class SweepStats:
+    """Overfitting statistics of a sweep's best config (Sharpe inputs per period unless named annual)."""
+
+    n_configs: int
+    n_trials: int
+    sr_variance: float  # per-period Sharpe variance across the logged trials
+    trials_source: str  # "trial log" or "this sweep"
+    best: int  # config id
+    sharpe: float  # raw annual Sharpe of the best
+    score: float  # annual Sharpe of the scored returns (active when there is a benchmark)
+    psr: float
+    dsr: float
+    expected_max_sharpe: float  # annualised
+    pbo: Any = None  # stats.PBOResult among the top candidates (by score)
+    pbo_search: Any = None  # stats.PBOResult over configs spread evenly over the whole ranking
+    bootstrap: Any = None  # stats.BootstrapCI of the best's scored Sharpe
+    spa: Any = None  # stats.SPAResult over the top configs
+    verdict: str = ""
+    statement: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: getattr(self, k) for k in ("n_configs", "n_trials", "sr_variance", "trials_source", "best",
+                                               "sharpe", "score", "psr", "dsr", "expected_max_sharpe",
+                                               "verdict", "statement")}
+        for key in ("pbo", "pbo_search"):
+            p = getattr(self, key)
+            if p is not None:
+                out[key] = {"pbo": p.pbo, "n_splits": p.n_splits, "n_configs": p.n_configs, "slope": p.slope,
+                            "prob_oos_loss": p.prob_oos_loss}
+        if self.bootstrap is not None:
+            b = self.bootstrap
+            out["bootstrap"] = {"estimate": b.estimate, "lower": b.lower, "upper": b.upper, "level": b.level,
+                                "block": b.block, "n": b.n}
+        if self.spa is not None:
+            out["spa"] = {"consistent": self.spa.consistent, "lower": self.spa.lower, "upper": self.spa.upper,
+                          "n_strategies": self.spa.n_strategies}
+        return out
+
+
+@dataclass
+class SweepResult:
+    """A finished sweep: the ranked table, kept daily returns, and how it was run."""
+
+    strategy: str
+    table: pd.DataFrame  # one row per config, ranked by score; index = config id (grid order)
+    returns: pd.DataFrame  # daily returns of the kept configs (columns = config ids)
+    bench: pd.Series | None
+    benchmark: str | None
+    score: str  # the metric column ranked on
+    grid: dict[str, list[Any]]
+    varied: list[str]
+    kind: str
+    executor: str
+    seconds: float
+    data_name: str
+    data_hash: str
+    sweep_id: str
+    pbo_ids: list[int] = field(default_factory=list)  # the top candidates
+    search_ids: list[int] = field(default_factory=list)  # spread evenly over the ranking (with the best)
+    stats: SweepStats | None = None
+
+    @property
+    def n_configs(self) -> int:
+        return len(self.table)
+
+    @property
+    def best(self) -> int:
+        return int(self.table.index[0])
+
+    def params(self, config: int) -> dict[str, Any]:
+        return {k: _plain(self.table.loc[config, k]) for k in self.table.attrs["params"]}
+
+    def scored_returns(self, ids: Sequence[int] | None = None) -> pd.DataFrame:
+        """Daily returns the score is computed on (active against the benchmark when there is one)."""
+        r = self.returns if ids is None else self.returns[list(ids)]
+        return r.sub(self.bench, axis=0) if self.bench is not None else r
+
+
+def _plain(v: Any) -> Any:
+    return v.item() if hasattr(v, "item") else v
+
+
+def default_benchmark(strategy: Strategy, tickers: Sequence[str]) -> str | None:
+    """EW_SECTORS for long-only sector books, SPY for SPY timing, none for dollar-neutral / long-short books."""
+    if strategy.mode == "long_only" and set(tickers) <= set(SECTOR_ETFS):
+        return EW_SECTORS
+    if strategy.mode == "timing" and list(tickers) == [MARKET]:
+        return MARKET
+    return None
+
+
+def resolve_benchmark(spec: str | None, strategy: Strategy, tickers: Sequence[str]) -> str | None:
+    if spec in (None, "auto"):
+        return default_benchmark(strategy, tickers)
+    if spec in ("none", "cash", ""):
+        return None
+    if spec not in (MARKET, EW_SECTORS):
+        raise ConfigError(f"benchmark must be auto, none, {MARKET} or {EW_SECTORS}; got {spec!r}.")
+    return spec
+
+
+def evaluate(job: Job, ex: Any, chunk: int, progress: bool, desc: str) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Accumulators (C, N_ACC), segments (C, S, 3) and {global slot: returns} of every config of a job."""
+    results = ex.map(job, chunks(job.plan.size, chunk), progress, desc)
+    acc = np.concatenate([r.acc for r in results]) if results else np.zeros((0, kernel.nb.N_ACC))
+    seg = np.concatenate([r.seg for r in results]) if results else np.zeros((0, 1, kernel.nb.N_SEG))
+    rets = {int(s): row for r in results for s, row in zip(r.slots, r.returns, strict=True)}
+    return acc, seg, rets
+
+
+def make_job(plan: Plan, data: MarketData, config: ExecutionConfig, bench: pd.Series | None,
+             segments: np.ndarray | None = None, slots: np.ndarray | None = None) -> Job:
+    mk = kernel.build_market(data.prices, plan.dates, plan.tickers, config, bench, segments)
+    if slots is None:
+        slots = np.full(plan.size, -1, dtype=np.int64)
+    n_slots = int((slots >= 0).sum())
+    if plan.fused:
+        return Job(plan, mk, slots, n_slots)
+    return Job(plan, mk, slots, n_slots, data=data, config=config, bench=bench)
+
+
+def keep_returns(plan: Plan, data: MarketData, config: ExecutionConfig, bench: pd.Series | None,
+                 ids: Sequence[int], ex: Any = None) -> pd.DataFrame:
+    """Daily returns of configs `ids` of a plan (re-run through the kernel), columns = config ids."""
+    from research.sweep.executors import LocalExecutor
+
+    ids = [int(i) for i in ids]
+    sub = plan.subset(np.array(ids, dtype=np.int64))
+    job = make_job(sub, data, config, bench, slots=np.arange(len(ids), dtype=np.int64))
+    _, _, rets = evaluate(job, ex or LocalExecutor(), max(len(ids), 1), False, "returns")
+    index = kernel.run_index(data.prices, plan.dates)
+    return pd.DataFrame({c: rets[k] for k, c in enumerate(ids)}, index=index)
+
+
+def run_sweep(
+    strategy: Strategy | str,
+    data: MarketData,
+    grid: Mapping[str, Sequence[Any]] | None = None,
+    *,
+    base: Mapping[str, Any] | None = None,
+    config: ExecutionConfig | None = None,
+    benchmark: str | None = "auto",
+    executor_name: str = "local",
+    scheduler: str | None = None,
+    ex: Any = None,
+    fused: bool = True,
+    chunk: int | None = None,
+    top: int = 20,
+    pbo_configs: int = 64,
+    log: bool = True,
+    db: Any = None,
+    progress: bool | None = None,
+) -> SweepResult:
+    """Sweep `strategy` over `grid` (its own grid by default) on `data`; see the module docstring."""
+    import strategies
+    from research.provenance import data_hash
+    from research.run import default_config
+
+    t0 = time.perf_counter()
+    strat = strategies.get(strategy) if isinstance(strategy, str) else strategy
+    grid = {k: list(v) for k, v in (strat.grid if grid is None else grid).items()}
+    params = expand(strat, grid, base)
+    plan = plans.prepare(strat, data, params, fused=fused)
+    cfg = config or default_config(strat)
+    bench_name = resolve_benchmark(benchmark, strat, plan.tickers)
+    bench = benchmark_returns(data.prices, plan.dates, cfg)[bench_name] if bench_name else None
+    job = make_job(plan, data, cfg, bench)
+    own = ex is None
+    ex = ex or executor(executor_name, scheduler)
+    try:
+        size = chunk or (max(256, math.ceil(plan.size / 20)) if plan.fused else 1)
+        acc, _, _ = evaluate(job, ex, size, progress_enabled(progress), f"sweep {strat.name}")
+        metrics = kernel.finalise(acc)
+        score = "active_sharpe" if bench is not None else "sharpe"
+        table = pd.concat([pd.DataFrame(params), metrics], axis=1)
+        table.index.name = "config"
+        table = table.sort_values(score, ascending=False, na_position="last", kind="stable")
+        table.attrs["params"] = list(params[0])
+        ranked = table.index.to_numpy()
+        valid = ranked[np.isfinite(table[score].to_numpy())]
+        pbo_ids = [int(c) for c in valid[:pbo_configs]]
+        search_ids = [int(valid[i]) for i in np.unique(np.linspace(0, len(valid) - 1, min(pbo_configs, len(valid)))
+                                                       .round().astype(int))] if len(valid) else []
+        ids = list(dict.fromkeys([int(i) for i in ranked[:top]] + pbo_ids + search_ids))
+        returns = keep_returns(plan, data, cfg, bench, ids, ex if not plan.fused else None)
+    finally:
+        if own:
+            ex.close()
+    seconds = time.perf_counter() - t0
+    dh = data_hash(data)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    result = SweepResult(
+        strategy=strat.name, table=table, returns=returns, bench=bench, benchmark=bench_name, score=score,
+        grid=grid, varied=varied(params), kind=plan.kind, executor=ex.name, seconds=seconds,
+        data_name=data.name, data_hash=dh, sweep_id=f"{strat.name}/{stamp}", pbo_ids=pbo_ids,
+        search_ids=search_ids,
+    )
+    if log:
+        triallog.append(strat.name, params, metrics, data_hash=dh, benchmark=bench_name,
+                        sweep_id=result.sweep_id, data_name=data.name, db=db,
+                        engine="fused" if plan.fused else "engine")
+    return result
+
+
+def analyse(result: SweepResult, *, db: Any = None, use_log: bool = True, n_boot: int = 1000,
+            spa_reps: int = 500, seed: int = 0) -> SweepStats:
+    """Deflated Sharpe (trial-log counts), PBO (CSCV), bootstrap CI and SPA of a sweep's best config."""
+    t = result.table
+    active = result.bench is not None
+    pre = "active_" if active else ""
+    best = result.best
+    row = t.loc[best]
+    logged = triallog.trial_stats(result.strategy, db, data_hash=result.data_hash, active=active) \
+        if use_log else None
+    if logged is not None and logged[0] >= len(t):
+        n_trials, var = logged
+        source = "trial log"
+    else:
+        sr_all = t[f"{pre}sharpe_per_period"].to_numpy(dtype=float)
+        sr_all = sr_all[np.isfinite(sr_all)]
+        n_trials, var = len(sr_all), float(np.var(sr_all, ddof=1)) if len(sr_all) > 1 else 0.0
+        source = "this sweep"
+    sr = float(row[f"{pre}sharpe_per_period"])
+    n_obs, skew, kurt = int(row["n_obs"]), float(row[f"{pre}skew"]), float(row[f"{pre}kurtosis"])
+    psr = S.probabilistic_sharpe_ratio(sr, n_obs, skew, kurt)
+    dsr = S.deflated_sharpe_ratio(sr, n_obs, skew, kurt, max(n_trials, 1), max(var, 0.0))
+    sr0 = S.expected_max_sharpe(max(n_trials, 1), max(var, 0.0)) * math.sqrt(PERIODS)
+    scored = result.scored_returns()
+    def cscv(ids: list[int]) -> Any:
+        cols = [c for c in ids if c in scored.columns]
+        return S.pbo(scored[cols].to_numpy(), n_splits=16) if len(cols) >= 2 and len(scored) >= 32 else None
+
+    pbo, pbo_search = cscv(result.pbo_ids), cscv(result.search_ids)
+    boot = S.bootstrap_ci(scored[best].to_numpy(), "sharpe", n=n_boot, seed=seed)
+    spa = None
+    spa_ids = [c for c in result.search_ids if c in scored.columns]
+    if spa_reps and len(spa_ids) >= 1 and len(scored) >= 10:
+        spa = S.spa_test(scored[spa_ids].to_numpy(), 0.0, seed=seed, reps=spa_reps)
+    survives = dsr >= DSR_LEVEL and (pbo is None or pbo.pbo < 0.5)
+    verdict = "survives" if survives else "likely luck"
+    against = f" (active Sharpe {row['active_sharpe']:.2f} against {result.benchmark})" if active else ""
+    pbo_text = (f"; PBO among the top {pbo.n_configs} = {pbo.pbo:.2f}"
+                + (f" (over the whole search {pbo_search.pbo:.2f})" if pbo_search is not None else "")
+                if pbo is not None else "")
+    statement = (
+        f"The best of {len(t):,} configs has Sharpe {row['sharpe']:.2f}{against}; with {n_trials:,} trials "
+        f"({source}) the best Sharpe expected from luck alone is {sr0:.2f}; deflated Sharpe p = {dsr:.2f}"
+        f"{pbo_text}: {verdict}."
+    )
+    stats = SweepStats(
+        n_configs=len(t), n_trials=int(n_trials), sr_variance=float(var), trials_source=source, best=best,
+        sharpe=float(row["sharpe"]), score=float(row[result.score]), psr=float(psr), dsr=float(dsr),
+        expected_max_sharpe=float(sr0), pbo=pbo, pbo_search=pbo_search, bootstrap=boot, spa=spa, verdict=verdict, statement=statement,
+    )
+    result.stats = stats
+    return stats
+
+
+def config_label(result: SweepResult, config: int) -> str:
+    """'buy_weeks=3, hold=4' over the varied parameters."""
+    keys = result.varied or result.table.attrs["params"]
+    return ", ".join(f"{k}={_plain(result.table.loc[config, k])}" for k in keys)
+
+
+__all__ = ["SweepResult", "SweepStats", "analyse", "config_label", "keep_returns", "params_key", "run_sweep"]

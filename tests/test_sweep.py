@@ -1,0 +1,154 @@
+"""The fused sweep kernel: plans match their strategies' weights() exactly and the engine to 1e-9."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import strategies
+from research.analytics.metrics import summary
+from research.analytics.stats import sharpe_moments
+from research.backtest import ExecutionConfig, backtest, benchmark_returns
+from research.errors import ConfigError
+from research.run import default_config
+from research.sweep import kernel, plans
+from research.sweep.executors import LocalExecutor
+from research.sweep.grid import expand, parse_grid, varied
+from research.sweep.runner import default_benchmark, evaluate, keep_returns, make_job
+
+TOL = 1e-9
+HEADLINE = ("sharpe", "sortino", "cagr", "volatility", "max_drawdown", "turnover", "total_return", "calmar",
+            "hit_rate", "avg_gross", "avg_net", "costs_paid")
+
+
+def sample_params(strat, k: int = 2, seed: int = 0) -> list[dict]:
+    """The defaults plus k configs drawn from the strategy's grid."""
+    grid = expand(strat)
+    rng = np.random.default_rng(seed)
+    picks = [grid[i] for i in rng.choice(len(grid), size=min(k, len(grid)), replace=False)]
+    return [strat.resolve({})] + picks
+
+
+def engine_metrics(data, weights, cfg, bench):
+    res = backtest(data.prices, weights, cfg)
+    costs = res.costs.sum(axis=1) / res.equity.shift(1).fillna(cfg.init_cash)
+    m = summary(res.returns, turnover=res.turnover, gross=res.gross, net=res.net, costs=costs)
+    sr, n, skew, kurt = sharpe_moments(res.returns)
+    m.update(sharpe_per_period=sr, n_obs=n, skew=skew, kurtosis=kurt)
+    if bench is not None:
+        m["active_sharpe"] = summary(res.returns - bench)["sharpe"]
+    return res, m
+
+
+def fused_run(plan, data, cfg, bench):
+    job = make_job(plan, data, cfg, bench, slots=np.arange(plan.size, dtype=np.int64))
+    acc, _, rets = evaluate(job, LocalExecutor(), plan.size, False, "test")
+    return kernel.finalise(acc), rets
+
+
+def assert_agrees(met_row, ret, res, m):
+    np.testing.assert_allclose(ret, res.returns.to_numpy(), rtol=0, atol=1e-12)
+    for key in (*HEADLINE, "sharpe_per_period", "skew", "kurtosis", "active_sharpe"):
+        if key not in m:
+            continue
+        a, b = float(met_row[key]), float(m[key])
+        assert (np.isnan(a) and np.isnan(b)) or abs(a - b) <= TOL * max(1.0, abs(b)), (key, a, b)
+    assert int(met_row["n_obs"]) == m["n_days"]
+
+
+@pytest.mark.parametrize("name", plans.available())
+def test_plan_matches_strategy_and_engine(market, name):
+    """Every plan: weights() identical on sampled configs; metrics and daily returns equal to the engine's."""
+    strat = strategies.get(name)
+    params = sample_params(strat)
+    plan = plans.prepare(strat, market, params)
+    assert plan.fused
+    cfg = default_config(strat)
+    bname = default_benchmark(strat, plan.tickers)
+    bench = benchmark_returns(market.prices, plan.dates, cfg)[bname] if bname else None
+    met, rets = fused_run(plan, market, cfg, bench)
+    for c, p in enumerate(params):
+        w = strat.weights(market, **p)
+        pd.testing.assert_frame_equal(plan.weights(c), w.astype(float), check_names=False, check_freq=False)
+        if c == len(params) - 1:  # the engine is slow: one grid config per plan (the others below)
+            res, m = engine_metrics(market, w, cfg, bench)
+            assert_agrees(met.iloc[c], rets[c], res, m)
+
+
+def test_kernel_costs_limits_open_fill_and_shorts(market):
+    """Every execution path of the core: open fills, band, gross/net limits, borrow on shorts, cash interest."""
+    strat = strategies.get("sector_flow_momentum")
+    params = [strat.resolve({"n": 2, "weeks": 2, "window": 52})]
+    plan = plans.prepare(strat, market, params)
+    idx = market.prices.index
+    rate = pd.Series(0.0001 + 0.00005 * np.sin(np.arange(len(idx)) / 300.0), index=idx)
+    cfg = ExecutionConfig(mode="dollar_neutral", fill="open", fees_bps={"*": 3.0, "XLK": 1.0},
+                          slippage_bps=4.0, borrow_bps=120.0, cash_rate=rate, no_trade_band=0.002,
+                          max_gross=0.8, max_net=0.1)
+    met, rets = fused_run(plan, market, cfg, None)
+    for c, p in enumerate(params):
+        res, m = engine_metrics(market, strat.weights(market, **p), cfg, None)
+        assert_agrees(met.iloc[c], rets[c], res, m)
+        assert res.costs["borrow"].sum() > 0
+
+
+def test_generic_fallback_equals_fused(market):
+    """A strategy swept without its plan (engine per config) gives the fused kernel's numbers."""
+    strat = strategies.get("fresh_flow_low_exposure")
+    params = [strat.resolve({"weighting": "signal", "idle": "cash", "hold": 2})]
+    cfg = default_config(strat)
+    bench = benchmark_returns(market.prices, plans.prepare(strat, market, params).dates, cfg)["EW_SECTORS"]
+    fused, frets = fused_run(plans.prepare(strat, market, params), market, cfg, bench)
+    generic_plan = plans.prepare(strat, market, params, fused=False)
+    assert not generic_plan.fused and "engine" in generic_plan.kind
+    generic, grets = fused_run(generic_plan, market, cfg, bench)
+    pd.testing.assert_frame_equal(fused, generic, rtol=1e-12, atol=1e-12)
+    for c in range(len(params)):
+        np.testing.assert_array_equal(frets[c], grets[c])
+
+
+def test_returns_only_for_requested_configs_and_chunking_is_invisible(market):
+    """Chunk size changes nothing; returns are kept only for configs that asked (memory ~ configs)."""
+    strat = strategies.get("fresh_flow_low_exposure")
+    params = expand(strat, {"hold": [2, 4, 6], "top_n": [1, 2, 3], "pct_below": [0.2, 0.4]})
+    plan = plans.prepare(strat, market, params)
+    cfg = default_config(strat)
+    job = make_job(plan, market, cfg, None)
+    a1, s1, r1 = evaluate(job, LocalExecutor(), len(params), False, "one")
+    a2, s2, r2 = evaluate(job, LocalExecutor(), 5, False, "many")
+    np.testing.assert_array_equal(a1, a2)
+    assert r1 == {} and r2 == {}
+    kept = keep_returns(plan, market, cfg, None, [7, 3])
+    assert list(kept.columns) == [7, 3]
+    met = kernel.finalise(a1)
+    for c in (7, 3):
+        assert summary(kept[c])["sharpe"] == pytest.approx(met.loc[c, "sharpe"], abs=TOL)
+
+
+def test_grid_parsing_and_expansion():
+    strat = strategies.get("fresh_flow_low_exposure")
+    grid = parse_grid(["hold=2,4", "top_n=1:3", "pct_below=0.1:0.3:0.1", "weighting=equal,signal"], strat)
+    assert grid == {"hold": ["2", "4"], "top_n": [1, 2, 3], "pct_below": [0.1, 0.2, 0.3],
+                    "weighting": ["equal", "signal"]}
+    params = expand(strat, grid)
+    assert len(params) == 2 * 3 * 3 * 2
+    assert params[0]["hold"] == 2 and isinstance(params[0]["hold"], int)
+    assert varied(params) == ["pct_below", "hold", "top_n", "weighting"]
+    assert len(expand(strat, {"hold": [4, 4, "4"]})) == 1
+    with pytest.raises(ConfigError, match="unknown parameter"):
+        parse_grid(["nope=1,2"], strat)
+    with pytest.raises(ConfigError, match="range"):
+        parse_grid(["hold=5:1"], strat)
+
+
+def test_market_matches_engine_inputs(market):
+    """Decisions on the last session have no fill; unpriced targets are flagged as the engine zeroes them."""
+    strat = strategies.get("fresh_flow_low_exposure")
+    plan = plans.prepare(strat, market, [strat.resolve({})])
+    mk = kernel.build_market(market.prices, plan.dates, plan.tickers, dataclasses.replace(default_config(strat)))
+    assert mk.close.shape[0] == len(kernel.run_index(market.prices, plan.dates))
+    xlre = plan.tickers.index("XLRE")
+    assert mk.no_price[0, xlre] and not mk.no_price[-2, xlre]

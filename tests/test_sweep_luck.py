@@ -1,0 +1,64 @@
+"""End to end: a sweep on the edgeless market is called luck; the sweep folder, tear sheet and trial log."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from research.cli import main
+from research.data.synthetic import make_market
+from research.sweep import analyse, run_sweep, triallog
+
+LUCK_GRID = {"buy_weeks": [1, 2, 3, 4, 5], "sell_weeks": [0, 1, 2, 3, 4], "pct_below": [0.1, 0.2, 0.3, 0.4, 0.5],
+             "hold": [1, 2, 4, 6], "top_n": [1, 2]}
+
+
+def test_best_of_many_on_ic0_is_called_luck(tmp_path):
+    """ic=0: the best of 1,000 configs looks significant alone (PSR ~ 1) but DSR and PBO call it luck."""
+    db = tmp_path / "trials.duckdb"
+    res = run_sweep("fresh_flow_low_exposure", make_market(ic=0.0), LUCK_GRID, db=db, progress=False)
+    assert res.n_configs == 1000 and res.benchmark == "EW_SECTORS" and "fused" in res.kind
+    st = analyse(res, db=db, n_boot=300, spa_reps=200)
+    assert st.trials_source == "trial log" and st.n_trials == 1000
+    assert st.score > 0.4  # a high Sharpe for a sector tilt (active, against the equal weight)
+    assert st.psr > 0.99  # taken alone, it would pass
+    assert st.dsr < 0.95 and st.pbo.pbo >= 0.5 and st.verdict == "likely luck"
+    assert "likely luck" in st.statement and "1,000" in st.statement
+    assert st.bootstrap.lower < st.score < st.bootstrap.upper
+    # the table is ranked by the score and holds every parameter and metric
+    assert res.table[res.score].is_monotonic_decreasing
+    assert {"buy_weeks", "sharpe", "sortino", "cagr", "volatility", "max_drawdown", "turnover"} <= set(res.table)
+
+
+def test_cli_sweep_writes_folder_tearsheet_and_log(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FLOWBT_TRIALS", str(tmp_path / "trials.duckdb"))
+    out = tmp_path / "sweep"
+    argv = ["sweep", "fresh_flow_low_exposure", "--grid", "hold=2,4,6", "--grid", "top_n=1:3",
+            "--grid", "pct_below=0.2,0.3", "--heatmap", "hold,top_n", "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "18 configs" in text and "deflated Sharpe p" in text
+    for name in ("sweep.parquet", "returns.parquet", "stats.json", "sweep.json", "tearsheet.html",
+                 "tearsheet.pdf"):
+        assert (out / name).exists(), name
+    table = pd.read_parquet(out / "sweep.parquet")
+    assert len(table) == 18 and table["rank"].tolist() == list(range(1, 19))
+    html = (out / "tearsheet.html").read_text()
+    for needle in ("Heatmap: hold x top_n", "Deflated Sharpe p", "PBO", "Bootstrap", "data:image/png;base64"):
+        assert needle in html
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["n_trials"] == 18 and 0 <= stats["dsr"] <= 1
+    # a second sweep overlapping the first: the trial log counts the union, and DSR uses it
+    grid = {"hold": [2, 4, 6], "top_n": [1, 2, 3], "pct_below": [0.2, 0.3], "buy_weeks": [2, 3]}
+    res = run_sweep("fresh_flow_low_exposure", make_market(), grid, progress=False)
+    assert triallog.trial_stats("fresh_flow_low_exposure")[0] == 36
+    assert analyse(res, n_boot=50, spa_reps=0).n_trials == 36
+
+
+def test_cli_sweep_errors(capsys):
+    assert main(["sweep", "fresh_flow_low_exposure", "--grid", "nope=1"]) == 2
+    assert "unknown parameter" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["sweep", "fresh_flow_low_exposure", "--executor", "spark"])
