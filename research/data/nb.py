@@ -218,27 +218,32 @@ def flows_nb(
     base: np.ndarray, spy_w: np.ndarray, basket_beta: np.ndarray,
     week_start: np.ndarray, week_end: np.ndarray, decision: np.ndarray, live: np.ndarray,
     scale: np.ndarray, ne_mean: np.ndarray, ge_base: np.ndarray, g_trend: np.ndarray,
-    zs: np.ndarray, zb: np.ndarray, fp: FlowParams, mp: MechParams,
+    zs: np.ndarray, zb: np.ndarray, fp: FlowParams, mp: MechParams, comp: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Simulate the prime book week by week and plant the mechanisms' drifts in the returns.
 
     base[t, 13]: log returns before drifts (11 sectors, HF_VIP, MOST_SHORT). Week w spans sessions
     week_start[w]..week_end[w]; its data is public before the close of session decision[w] (may be >= T);
     live[w, i] says whether sector i is reported that week. zs[w, i, 8] and zb[w, 4] are the flow drivers.
+    comp[13]: a constant log return added to every session of each asset, the unconditional compensation that
+    keeps the mechanisms mean-neutral (zeros when every strength is 0).
 
     Each week: read the realised returns of the week (drifts included: they were planted by earlier weeks),
     update flows, exposures and leverage, evaluate the four signals on those (public) values, and add each
     signal's drift to sessions decision[w] + lag onward, i.e. strictly after the first possible fill.
 
-    Returns (sector[W, 11, 8], book[W, 3], signals[W, 11, 4], drift[T, 13], returns[T, 13]); sector metrics
-    are (long_buys, long_sells, short_sales, short_covers, net_flow, net_exposure, gross_exposure, retail_flow),
-    book metrics (gross_leverage, net_leverage, long_short_ratio), signals (fresh_flow, crowding, degrossing,
+    Returns (sector[W, 11, 8], book[W, 3], signals[W, 11, 4], drift[T, 13] (compensation included),
+    returns[T, 13]); sector metrics are (long_buys, long_sells, short_sales, short_covers, net_flow,
+    net_exposure, gross_exposure, retail_flow), book metrics (gross_leverage, net_leverage, long_short_ratio), signals (fresh_flow, crowding, degrossing,
     squeeze); the degrossing and squeeze flags are repeated across sectors.
     """
     n_t, n_a = base.shape
     n_w = week_end.shape[0]
     n_s = scale.shape[0]
-    drift = np.zeros((n_t, n_a))
+    drift = np.empty((n_t, n_a))
+    for t in range(n_t):
+        for a in range(n_a):
+            drift[t, a] = comp[a]  # constant compensation; conditional drifts are added on top
     ret = np.empty((n_t, n_a))
     sector = np.full((n_w, n_s, 8), np.nan)
     book = np.empty((n_w, 3))

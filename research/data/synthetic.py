@@ -7,12 +7,18 @@ Returns. A daily calm/crisis Markov chain (mean spells 300 sessions calm, 50 in 
 of a GJR-GARCH(1,1) market factor with capped exponential downside jumps (6x more frequent in crises). Each
 sector's daily log return is beta * factor + idiosyncratic noise whose volatility has its own slow stochastic
 multiplier and rises less than the market's in crises (so correlations rise in crises). A martingale correction
-makes every asset's expected simple return constant (`E[exp(r) | past, regime, vols] = exp(mu)`, mu = 8% a
-year): at ic=0 nothing predicts any return's mean. (Rank statistics are another matter: compensated downside
-jumps make crisis returns' median higher than their mean, so a crisis-linked signal such as degrossing shows a
-rank IC of about +0.01 at ic=0; its mean effect, and any Sharpe from it, is zero.) SPY is a constant-weight
-mix of the 11 sectors (the sectors exist before their ETFs; they are hidden, not absent). HF_VIP and
-MOST_SHORT are basket indices (start 100; no volume: NaN) on the same factor. The open splits each daily log
+makes every asset's expected simple return constant: E[exp(r) | past, regime, vols] = 1 + mu / 252 every
+session, mu = 8% a year (log intercept log1p(mu / 252), minus half the GARCH and idiosyncratic variance, minus
+the log jump MGF at the session's regime jump rate: exact, checked by quadrature in the tests). The expected
+annualised arithmetic mean daily return is therefore 8.0% (return model over seeds 0-999: 8.04%, s.e. 0.12%)
+and the expected CAGR about 6.4%; a 26-year mean has a seed-to-seed sd of 3.7%, so single seeds range widely
+(seed 0: SPY 3.0% arithmetic, 1.5% CAGR at ic=0; seeds 0-11 average 4.8%). The low means once seen on seeds
+0-11 were that sampling plus an intercept of log1p(mu) / 252 (7.7% arithmetic), since corrected. At ic=0
+nothing predicts any return's mean. (Rank statistics are another matter: compensated downside jumps make crisis
+returns' median higher than their mean, so a crisis-linked signal such as degrossing shows a rank IC of
+about +0.01 at ic=0; its mean effect, and any Sharpe from it, is zero.) SPY is a constant-weight mix of the 11
+sectors (the sectors exist before their ETFs; they are hidden, not absent). HF_VIP and MOST_SHORT are basket
+indices (start 100; no volume: NaN) on the same factor. The open splits each daily log
 return into an overnight part (0.35 of it plus noise) and an intraday part.
 
 Panel. One row per (Friday as_of, entity, metric); available_at = the following Tuesday 08:00 (New York).
@@ -40,32 +46,41 @@ Thursday; nothing is earned by peeking at the panel earlier):
 3. degrossing: weekly change of BOOK gross_leverage <= -7 points -> every sector (hence SPY) drifts by
    `degross_drift` < 0, the baskets by beta times it.
 4. squeeze: the same degrossing week -> MOST_SHORT beats HF_VIP by `squeeze_drift` (half on each).
+Mean-neutral: every session of every asset also carries a constant compensation, minus the expected drift per
+session (`_compensation`: the degrossing and squeeze drifts of an event times `DEGROSS_RATE`, 3.06 events a
+year), so the unconditional expected return stays mu whatever the strengths. fresh_flow and crowding are
+zero-sum across the live sectors in every session and need none. Being constant, the compensation predicts
+nothing and leaves every conditional effect, and every rank IC, as defined. Without it the degrossing drift
+cost SPY and the sectors about 1.9% a year at the default strength; with it, SPY over seeds 0-39 averages
+7.34% at ic=0.03 and 7.36% at ic=0 (same seeds; paired difference over seeds 0-19: -0.01%, s.e. 0.06%).
 A strength is the rank IC the mechanism adds to its signal (see `realised_ic`: pooled over the sector-weeks
 where the signal is defined for 1-2, over weeks for 3-4, against the return over the drift window; magnitudes:
 crowding and degrossing lower returns). Each drift = strength * a constant calibrated over 40 seeds so that
-realised IC(seed, ic) - realised IC(seed, 0) averages the strength (0.0302, 0.0290, 0.0306, 0.0293 at 0.03).
-At the default 0.03 the fresh_flow realised IC is 0.028 on average (sd 0.009 over seeds, every one of 40
-seeds positive); a strategy that holds each fresh_flow sector against the equal weight over its drift window
-has a mean Sharpe of about 0.4 before costs (sd 0.2 over seeds).
+realised IC(seed, ic) - realised IC(seed, 0) averages the strength (0.0303, 0.0290, 0.0312, 0.0286 at 0.03,
+s.e. 0.0006-0.0011). At the default 0.03 the fresh_flow realised IC is 0.028 on average (sd 0.009 over seeds,
+every one of 40 seeds positive); a strategy that holds each fresh_flow sector against the equal weight over its
+drift window has a mean Sharpe of about 0.4 before costs (sd 0.2 over seeds).
 
 Calibration (seed 0 vs real Yahoo Adj Close 2000-01 -> 2025-09, weekly Friday returns):
     ticker  ann. vol real/syn  excess kurtosis real/syn  skew real/syn
-    SPY       0.18 / 0.17           6.8 / 6.1            -0.62 / -0.85
+    SPY       0.18 / 0.17           6.8 / 6.1            -0.62 / -0.86
     XLB       0.23 / 0.21           3.8 / 5.2            -0.17 / -0.97
-    XLC       0.21 / 0.17           2.0 / 2.8            -0.39 / -0.24
-    XLE       0.27 / 0.28           5.3 / 2.3            -0.60 /  0.04
+    XLC       0.21 / 0.17           2.0 / 3.1            -0.39 / -0.26
+    XLE       0.27 / 0.29           5.3 / 2.3            -0.60 /  0.03
     XLF       0.27 / 0.27          13.2 / 2.5             0.57 / -0.19
     XLI       0.21 / 0.19           5.2 / 5.3            -0.43 / -0.83
-    XLK       0.24 / 0.21           2.8 / 4.1            -0.32 / -0.71
-    XLP       0.14 / 0.15           5.2 / 4.7            -0.77 / -0.50
-    XLRE      0.21 / 0.18          13.5 / 2.4            -0.13 / -0.56
-    XLU       0.18 / 0.16           9.1 / 2.0            -0.48 / -0.24
-    XLV       0.17 / 0.18           5.9 / 3.0            -0.70 / -0.39
+    XLK       0.24 / 0.21           2.8 / 4.0            -0.32 / -0.71
+    XLP       0.14 / 0.15           5.2 / 4.6            -0.77 / -0.50
+    XLRE      0.21 / 0.18          13.5 / 2.3            -0.13 / -0.56
+    XLU       0.18 / 0.16           9.1 / 2.1            -0.48 / -0.25
+    XLV       0.17 / 0.18           5.9 / 2.9            -0.70 / -0.40
     XLY       0.22 / 0.20           4.0 / 5.3             0.04 / -0.64
     mean pairwise weekly correlation of sectors: real 0.62, synthetic 0.60; 1-year rolling mean, 5th-95th
-    percentile: real 0.34-0.82, synthetic 0.41-0.82. Volatility and correlation match well; the synthetic tails
+    percentile: real 0.34-0.82, synthetic 0.41-0.80. Volatility and correlation match well; the synthetic tails
     are thinner than the real XLF/XLRE/XLU ones (2008, 2020 are one-off events) and skew is more uniform.
-    Other seeds: sector vols 0.13-0.32, mean correlation 0.55-0.69.
+    SPY mean return, daily, annualised arithmetic / CAGR: real 9.6% / 8.0% (one 26-year path); synthetic
+    expected 8.0% / 6.4%, seed 0 at ic=0.03 3.3% / 1.8% (a -1.3 sd draw).
+    Other seeds (1-19): sector vols 0.13-0.36, mean correlation 0.55-0.71.
 """
 
 from __future__ import annotations
@@ -125,7 +140,7 @@ SECTOR_SPEC: dict[str, tuple[float, float, float, float, float, float, float, fl
 }
 SPY_START, SPY_VOLUME = 145.0, 7.6e7
 BASKET_SPEC: dict[str, tuple[float, float]] = {BASKET_VIP: (1.05, 0.08), BASKET_MOST_SHORT: (1.30, 0.18)}
-MU_ANNUAL = 0.08  # expected simple return of every asset, every day (martingale in excess of it)
+MU_ANNUAL = 0.08  # E[simple daily return] = MU_ANNUAL / 252 for every asset, every day (martingale in excess of it)
 IDIO_POW = 0.25  # idiosyncratic vol scales as (market vol)^0.25: correlations rise in crises
 IDIO_SV = (0.995, 0.45)  # daily AR(1) and stationary sd of each asset's log idiosyncratic-vol multiplier
 OVERNIGHT_SHARE, OVERNIGHT_NOISE = 0.35, 0.45  # overnight = share * r + noise * sqrt(h) * z
@@ -152,6 +167,10 @@ DEFINITIONS: dict[str, Any] = {
 }
 #: Drift (total log return over the window) per unit of strength (target rank IC); calibrated over seeds.
 DRIFT_PER_IC: dict[str, float] = {"fresh_flow": 0.35, "crowding": -0.04, "degrossing": -0.21, "squeeze": 0.26}
+#: Expected degrossing (= squeeze) events per session, counting an event by the share of its 20-session window
+#: inside the index: 3.06 a year (sd 0.43 over seeds 0-59 at the default strengths, so +-0.06 calibration error;
+#: 3.05 at ic=0: the drifts barely feed back). `_compensation` spreads drift x rate evenly over every session.
+DEGROSS_RATE = 3.06 / TRADING_DAYS
 #: Default strength of each mechanism, in multiples of `ic`.
 DEFAULT_MULTIPLE: dict[str, float] = {"fresh_flow": 1.0, "crowding": 1.0, "degrossing": 1.0, "squeeze": 1.0}
 
@@ -174,12 +193,15 @@ MECHANISM_TEXT: dict[str, str] = {
     "degrossing": (
         "De-grossing precedes market weakness. Signal at week w: BOOK gross_leverage(w) - gross_leverage(w-1) "
         "<= -7 percentage points. Effect: every sector (hence SPY) drifts by `drift` (negative, log) over the "
-        "same 20-session window; HF_VIP and MOST_SHORT drift by their market beta times it."
+        "same 20-session window; HF_VIP and MOST_SHORT drift by their market beta times it. Every session of "
+        "every sector also carries a constant `compensation` (log) = -drift x the expected number of degrossing "
+        "events per session, so the mechanism moves the timing of returns, not their unconditional mean."
     ),
     "squeeze": (
         "Most-short squeeze after de-grossing. Signal: the degrossing signal above. Effect: MOST_SHORT gains "
         "half the drift and HF_VIP loses half over the same 20-session window: MOST_SHORT minus HF_VIP gains "
-        "`drift`."
+        "`drift`. The baskets' constant compensation offsets this drift's mean too (MOST_SHORT minus HF_VIP: "
+        "zero on average)."
     ),
 }
 
@@ -256,7 +278,7 @@ def _base_returns(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndar
     h_ref = p.omega_calm / (1.0 - p.alpha - 0.5 * p.gamma - p.beta)
     idio = (np.array([s[1] for s in spec]) / np.sqrt(TRADING_DAYS) * (h / h_ref)[:, None] ** (0.5 * IDIO_POW)
             * log_ar1_scale_nb(z_sv, IDIO_SV[0], IDIO_SV[1]))
-    mu = np.log1p(MU_ANNUAL) / TRADING_DAYS
+    mu = np.log1p(MU_ANNUAL / TRADING_DAYS)  # E[exp(r)] = exp(mu) = 1 + MU_ANNUAL / 252
     base = factor_returns_nb(m, h, lam, p.jump_mean, p.jump_cap, z_idio, beta, idio, mu)
     return base, h / h_ref, z_extra
 
@@ -272,6 +294,23 @@ def _mech_params(strengths: dict[str, float]) -> MechParams:
         degross_drift=DRIFT_PER_IC["degrossing"] * strengths["degrossing"],
         squeeze_drift=DRIFT_PER_IC["squeeze"] * strengths["squeeze"],
     )
+
+
+def _compensation(mech: MechParams) -> np.ndarray:
+    """Constant log return per session of each asset (11 sectors, HF_VIP, MOST_SHORT) that offsets the expected
+    planted drift: minus (drift per event) x (expected events per session).
+
+    Degrossing moves every sector by `degross_drift` and the baskets by beta times it, squeeze moves the baskets
+    by -/+ half of `squeeze_drift`: both are compensated at the calibrated event rate `DEGROSS_RATE`. fresh_flow
+    and crowding are zero-sum across the live sectors in every session (the equal weight is untouched), so they
+    need none (their SPY-weighted mean effect at the default strengths is about -0.01% a year). Added to every
+    session, the compensation is not predictable from anything: it restores E[simple daily return] = mu / 252
+    without moving any conditional effect (exp(d) ~ 1 + d: the convexity term is below 1e-8 a session).
+    """
+    beta = np.array([BASKET_SPEC[BASKET_VIP][0], BASKET_SPEC[BASKET_MOST_SHORT][0]])
+    per_event = np.concatenate([np.full(len(SECTOR_TICKERS), mech.degross_drift),
+                                beta * mech.degross_drift + np.array([-0.5, 0.5]) * mech.squeeze_drift])
+    return -per_event * DEGROSS_RATE + 0.0  # + 0.0: no negative zeros when every strength is 0
 
 
 def _prices(idx: pd.DatetimeIndex, ret: np.ndarray, vol_ratio: np.ndarray, z_extra: np.ndarray) -> Prices:
@@ -364,9 +403,10 @@ def make_market(seed: int = 0, ic: float = 0.03, *, start: str | pd.Timestamp = 
     basket_beta = np.array([BASKET_SPEC[BASKET_VIP][0], BASKET_SPEC[BASKET_MOST_SHORT][0]])
     g_trend = np.linspace(G_TREND[0], G_TREND[1], n_w)
     mech = _mech_params(strength)
+    comp = _compensation(mech)
     sector, book, sig, _, ret = flows_nb(
         base, spy_w, basket_beta, weeks.start, weeks.end, weeks.decision, live,
-        spec[:, 4].copy(), spec[:, 5].copy(), spec[:, 6].copy(), g_trend, zs, zb, FLOW_PARAMS, mech,
+        spec[:, 4].copy(), spec[:, 5].copy(), spec[:, 6].copy(), g_trend, zs, zb, FLOW_PARAMS, mech, comp,
     )
     prices = _prices(idx, ret, vol_ratio, z_extra)
     panel = _panel(weeks, sector, book, live)
@@ -377,10 +417,13 @@ def make_market(seed: int = 0, ic: float = 0.03, *, start: str | pd.Timestamp = 
         **{k: dict(v) for k, v in _definition_params(mech).items()},
         "market": MARKET_PARAMS._asdict(), "flows": FLOW_PARAMS._asdict(),
         "sector_spec": dict(SECTOR_SPEC), "basket_spec": dict(BASKET_SPEC), "mu_annual": MU_ANNUAL,
+        "compensation_per_session": dict(zip(PRICE_COLUMNS[1:], comp.tolist(), strict=True)),
+        "degross_rate_per_session": DEGROSS_RATE,
     }
     drifts = {"fresh_flow": mech.fresh_drift, "crowding": mech.crowd_drift, "degrossing": mech.degross_drift,
               "squeeze": mech.squeeze_drift}
-    texts = {k: MECHANISM_TEXT[k].replace("`drift`", f"drift = {drifts[k]:+.5f}") for k in MECHANISMS}
+    texts = {k: MECHANISM_TEXT[k].replace("`drift`", f"drift = {drifts[k]:+.5f}")
+             .replace("`compensation`", f"compensation = {comp[0]:+.7f} a session") for k in MECHANISMS}
     truth = Truth(int(seed), float(ic), strength, texts, params, _signals(weeks, sig))
     sources = (
         SourceInfo("synthetic prices", "prices", idx[0], idx[-1], len(idx), int(prices.close.isna().sum().sum()),
