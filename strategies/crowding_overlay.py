@@ -1,0 +1,66 @@
+"""Crowding overlay: the equal-weight sector book without the sectors hedge funds crowd into.
+
+Hypothesis: when hedge funds' net exposure to a sector is near its historical high while the book's gross
+leverage is also high, the crowded longs unwind together and the sector lags.
+Data: per-sector `net_exposure`, BOOK `gross_leverage` (weekly prime book, public Tuesday).
+Signal: net-exposure percentile over `window` weeks >= `exposure_pct` and gross-leverage percentile
+>= `leverage_pct`. Book: equal weight of the priced sector ETFs, leaving out any sector crowded in the last
+`hold` weeks (the equal weight of all of them when every sector is crowded).
+Mechanism: synthetic `crowding` (156-week percentiles >= 0.8; each crowded week drifts the sector down).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+import research.signals as sig
+from research.data.market import MarketData
+from research.data.universe import BOOK
+from research.strategy import Strategy
+from strategies._common import (
+    SECTOR_TICKERS,
+    book_obs,
+    equal_when_idle,
+    observed,
+    on_decisions,
+    priced,
+    recent,
+    sector_obs,
+)
+
+
+def crowded(data: MarketData, window: int, exposure_pct: float, leverage_pct: float) -> pd.DataFrame:
+    """Sectors whose net exposure and the book's gross leverage are both at high percentiles (observed weeks)."""
+    exposure, leverage = observed(sector_obs(data, "net_exposure"), book_obs(data, "gross_leverage"))
+    book_high = sig.pct_rank(leverage, window)[BOOK] >= leverage_pct
+    return (sig.pct_rank(exposure, window) >= exposure_pct) & book_high.to_numpy()[:, None]
+
+
+def weights(
+    data: MarketData,
+    *,
+    window: int = 156,
+    exposure_pct: float = 0.8,
+    leverage_pct: float = 0.8,
+    hold: int = 4,
+) -> pd.DataFrame:
+    """Equal weight of the priced sectors not crowded in the last `hold` weeks."""
+    avoid = recent(crowded(data, window, exposure_pct, leverage_pct), hold)
+    keep = priced(data, avoid.index, SECTOR_TICKERS) & ~avoid
+    book = sig.weights_from_scores(keep.astype(float), mask=keep)
+    return equal_when_idle(on_decisions(book, data), data)
+
+
+STRATEGY = Strategy(
+    name="crowding_overlay",
+    hypothesis="Sectors where hedge-fund net exposure sits near its high while book gross leverage is also high "
+               "are crowded and lag; an equal-weight sector book should leave them out.",
+    needs=("net_exposure", "gross_leverage", *(f"price:{t}" for t in SECTOR_TICKERS)),
+    params={"window": 156, "exposure_pct": 0.8, "leverage_pct": 0.8, "hold": 4},
+    grid={"window": [104, 156, 260], "exposure_pct": [0.7, 0.75, 0.8, 0.85, 0.9],
+          "leverage_pct": [0.6, 0.7, 0.8, 0.9], "hold": [1, 2, 4, 6]},
+    weights=weights,
+    mode="long_only",
+    mechanism="crowding",
+    tags=("sector", "positioning", "crowding", "overlay"),
+)

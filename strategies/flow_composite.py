@@ -1,0 +1,60 @@
+"""Flow composite: an equal-weight sector book tilted to fresh under-owned buying and away from crowding.
+
+Hypothesis: combining two positioning signals beats either alone: overweight sectors with fresh net buying
+and low net exposure, and leave out sectors that are crowded while the book is highly levered.
+Data: per-sector `net_flow` and `net_exposure`, BOOK `gross_leverage` (weekly prime book, public Tuesday).
+Signal: the fresh_flow_low_exposure event (held `fresh_hold` weeks) and the crowding_overlay flag (held
+`crowd_hold` weeks). Book: each priced, uncrowded sector scores 1, plus `tilt` with a fresh signal; weights
+proportional to the scores (sum 1); the equal weight when every sector is crowded.
+Mechanism: synthetic `fresh_flow`, and `crowding` through the exclusion.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+import research.signals as sig
+from research.data.market import MarketData
+from research.strategy import Strategy
+from strategies._common import SECTOR_TICKERS, equal_when_idle, on_decisions, priced, recent
+from strategies.crowding_overlay import crowded
+from strategies.fresh_flow_low_exposure import fresh_low_exposure
+
+
+def weights(
+    data: MarketData,
+    *,
+    buy_weeks: int = 3,
+    sell_weeks: int = 2,
+    window: int = 156,
+    pct_below: float = 0.3,
+    fresh_hold: int = 4,
+    exposure_pct: float = 0.8,
+    leverage_pct: float = 0.8,
+    crowd_hold: int = 4,
+    tilt: float = 2.0,
+) -> pd.DataFrame:
+    """Equal weight plus `tilt` on fresh under-owned sectors, minus the crowded sectors."""
+    event, _ = fresh_low_exposure(data, buy_weeks, sell_weeks, window, pct_below)
+    fresh = on_decisions(recent(event, fresh_hold).astype(float), data)
+    avoid = on_decisions(recent(crowded(data, window, exposure_pct, leverage_pct), crowd_hold).astype(float), data)
+    live = priced(data, fresh.index, SECTOR_TICKERS)
+    score = (1.0 + tilt * fresh).where(live & (avoid == 0.0))
+    book = sig.weights_from_scores(score, method="proportional")
+    return equal_when_idle(book, data)
+
+
+STRATEGY = Strategy(
+    name="flow_composite",
+    hypothesis="An equal-weight sector book overweighting fresh, under-owned hedge-fund buying and leaving out "
+               "crowded sectors beats the equal weight.",
+    needs=("net_flow", "net_exposure", "gross_leverage", *(f"price:{t}" for t in SECTOR_TICKERS)),
+    params={"buy_weeks": 3, "sell_weeks": 2, "window": 156, "pct_below": 0.3, "fresh_hold": 4,
+            "exposure_pct": 0.8, "leverage_pct": 0.8, "crowd_hold": 4, "tilt": 2.0},
+    grid={"tilt": [1.0, 2.0, 4.0, 8.0], "pct_below": [0.2, 0.3, 0.4], "exposure_pct": [0.7, 0.8, 0.9],
+          "fresh_hold": [2, 4, 6]},
+    weights=weights,
+    mode="long_only",
+    mechanism="fresh_flow",
+    tags=("sector", "flow", "positioning", "crowding", "combination"),
+)

@@ -1,0 +1,78 @@
+"""Fresh multi-week net buying in sectors that hedge funds still under-own.
+
+Hypothesis: a sector hedge funds start net buying for several straight weeks after a selling spell, while
+their net exposure to it is still low against its own history, beats the other sectors over the next weeks.
+Data: per-sector `net_flow` and `net_exposure` from the weekly prime book (public Tuesday).
+Signal: the week a net-buying streak reaches `buy_weeks` after at least `sell_weeks` weeks of net selling,
+with the net-exposure percentile over `window` weeks below `pct_below`; a sector is held `hold` weeks from
+that week. Book: the `top_n` held sectors by how under-owned they were (1 - percentile), equal or signal
+weight; when none qualifies, `idle` holds the equal-weight sector ETFs (or cash).
+Mechanism: synthetic `fresh_flow` (buy_weeks=3, sell_weeks=2, 156-week percentile < 0.3, 20-session drift).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+import research.signals as sig
+from research.data.market import MarketData
+from research.strategy import Strategy
+from strategies._common import (
+    SECTOR_TICKERS,
+    carry,
+    choice,
+    equal_when_idle,
+    observed,
+    on_decisions,
+    priced,
+    sector_obs,
+)
+
+WEIGHTING = {"equal": "equal", "signal": "proportional"}
+
+
+def fresh_low_exposure(
+    data: MarketData, buy_weeks: int, sell_weeks: int, window: int, pct_below: float
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(event, exposure percentile) on observed weeks: fresh buying in an under-owned sector."""
+    flow, exposure = observed(sector_obs(data, "net_flow"), sector_obs(data, "net_exposure"))
+    pct = sig.pct_rank(exposure, window)
+    return sig.fresh(flow, buy_weeks, sell_weeks) & (pct < pct_below), pct
+
+
+def weights(
+    data: MarketData,
+    *,
+    buy_weeks: int = 3,
+    sell_weeks: int = 2,
+    window: int = 156,
+    pct_below: float = 0.3,
+    hold: int = 4,
+    top_n: int = 3,
+    weighting: str = "equal",
+    idle: str = "equal",
+) -> pd.DataFrame:
+    """Long the top_n sectors with a fresh, under-owned buying signal in the last `hold` weeks."""
+    choice(weighting, tuple(WEIGHTING), "weighting")
+    choice(idle, ("equal", "cash"), "idle")
+    event, pct = fresh_low_exposure(data, buy_weeks, sell_weeks, window, pct_below)
+    score = carry(1.0 - pct, event, hold).where(priced(data, pct.index, SECTOR_TICKERS))
+    book = sig.weights_from_scores(score, mask=sig.top_n(score, top_n), method=WEIGHTING[weighting])
+    book = on_decisions(book, data)
+    return equal_when_idle(book, data) if idle == "equal" else book
+
+
+STRATEGY = Strategy(
+    name="fresh_flow_low_exposure",
+    hypothesis="Sectors hedge funds start net buying for several weeks after selling, while their net exposure "
+               "is still low against its history, outperform the other sectors.",
+    needs=("net_flow", "net_exposure", *(f"price:{t}" for t in SECTOR_TICKERS)),
+    params={"buy_weeks": 3, "sell_weeks": 2, "window": 156, "pct_below": 0.3, "hold": 4, "top_n": 3,
+            "weighting": "equal", "idle": "equal"},
+    grid={"buy_weeks": [2, 3, 4], "sell_weeks": [1, 2, 3], "pct_below": [0.2, 0.3, 0.4, 0.5],
+          "hold": [2, 4, 6], "top_n": [1, 2, 3]},
+    weights=weights,
+    mode="long_only",
+    mechanism="fresh_flow",
+    tags=("sector", "flow", "positioning"),
+)

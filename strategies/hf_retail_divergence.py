@@ -1,0 +1,44 @@
+"""Hedge funds against retail: side with hedge funds when they and retail trade a sector in opposite ways.
+
+Hypothesis: a sector hedge funds have been net selling while retail net buys for several weeks lags the
+other sectors, and one they buy while retail sells leads them.
+Data: per-sector `net_flow` (hedge funds) and `retail_flow` (weekly, public Tuesday).
+Signal: the divergence streak of the two flows (each smoothed by an EWMA of `smooth` weeks; 1 = raw): at
+least `min_weeks` straight weeks of hedge-fund selling with retail buying is an underweight, the opposite an
+overweight, kept `hold` weeks. Book: the sides minus their cross-sectional mean, dollar-neutral, gross 1.
+Mechanism: none planted (synthetic retail flow is noise plus contrarian trading).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+import research.signals as sig
+from research.data.market import MarketData
+from research.strategy import Strategy
+from strategies._common import SECTOR_TICKERS, carry, neutral_book, observed, on_decisions, priced, sector_obs
+
+
+def weights(data: MarketData, *, min_weeks: int = 3, hold: int = 2, smooth: int = 1) -> pd.DataFrame:
+    """Overweight sectors hedge funds buy while retail sells, underweight the reverse, dollar-neutral."""
+    hf, retail = observed(sector_obs(data, "net_flow"), sector_obs(data, "retail_flow"))
+    if smooth > 1:
+        hf, retail = sig.ewma(hf, smooth), sig.ewma(retail, smooth)
+    streaks = sig.divergence(hf, retail)
+    side = (streaks >= min_weeks).astype(float) - (streaks <= -min_weeks).astype(float)
+    side = carry(side, side != 0, hold).fillna(0.0)
+    return on_decisions(neutral_book(side, priced(data, side.index, SECTOR_TICKERS)), data)
+
+
+STRATEGY = Strategy(
+    name="hf_retail_divergence",
+    hypothesis="Sectors hedge funds sell while retail buys for several weeks lag the others; those they buy "
+               "while retail sells lead.",
+    needs=("net_flow", "retail_flow", *(f"price:{t}" for t in SECTOR_TICKERS)),
+    params={"min_weeks": 3, "hold": 2, "smooth": 1},
+    grid={"min_weeks": [1, 2, 3, 4, 5, 6], "hold": [1, 2, 4], "smooth": [1, 2, 4]},
+    weights=weights,
+    mode="dollar_neutral",
+    mechanism=None,
+    tags=("sector", "flow", "retail"),
+)

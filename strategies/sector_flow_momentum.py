@@ -1,0 +1,42 @@
+"""Sector flow momentum: long the sectors hedge funds have been buying hardest, short those they sell hardest.
+
+Hypothesis: multi-week hedge-fund net buying, large against the sector's own history, persists and pushes
+the sector ahead of the ones being sold.
+Data: per-sector `net_flow` (weekly prime book, public Tuesday).
+Signal: net flow summed over `weeks` weeks, z-scored over `window` weeks per sector. Book: long the `n`
+highest, short the `n` lowest, dollar-neutral, gross 1.
+Mechanism: none planted as such (fresh buying in under-owned sectors is; see fresh_flow_low_exposure).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+import research.signals as sig
+from research.data.market import MarketData
+from research.strategy import Strategy
+from strategies._common import SECTOR_TICKERS, observed, on_decisions, priced, sector_obs
+
+
+def weights(data: MarketData, *, weeks: int = 4, window: int = 156, n: int = 3) -> pd.DataFrame:
+    """Long the top n sectors by multi-week net-flow z-score, short the bottom n, dollar-neutral."""
+    (flow,) = observed(sector_obs(data, "net_flow"))
+    z = sig.zscore(flow.rolling(weeks, min_periods=weeks).sum(), window).where(
+        priced(data, flow.index, SECTOR_TICKERS))
+    side = sig.top_n(z, n).astype(float) - sig.bottom_n(z, n).astype(float)
+    book = sig.weights_from_scores(side, mask=side != 0, method="equal", net=0.0, long_short=True)
+    return on_decisions(book, data)
+
+
+STRATEGY = Strategy(
+    name="sector_flow_momentum",
+    hypothesis="Sectors with the strongest multi-week hedge-fund net buying against their own history beat "
+               "those with the strongest net selling.",
+    needs=("net_flow", *(f"price:{t}" for t in SECTOR_TICKERS)),
+    params={"weeks": 4, "window": 156, "n": 3},
+    grid={"weeks": [1, 2, 4, 8, 13], "window": [52, 104, 156, 260], "n": [1, 2, 3, 4]},
+    weights=weights,
+    mode="dollar_neutral",
+    mechanism=None,
+    tags=("sector", "flow", "momentum"),
+)
