@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 
@@ -11,12 +12,16 @@ def weekly(index: pd.DatetimeIndex, weekday: int = 1) -> pd.DatetimeIndex:
     A week whose sessions all fall before `weekday` (e.g. a short holiday week) uses its last session.
     """
     idx = pd.DatetimeIndex(index)
-    frame = pd.DataFrame({"d": idx, "wk": idx.to_period("W-SUN"), "ok": idx.weekday >= weekday})
-    chosen = []
-    for _, g in frame.groupby("wk", sort=True):
-        hit = g.loc[g["ok"], "d"]
-        chosen.append(hit.iloc[0] if len(hit) else g["d"].iloc[-1])
-    return pd.DatetimeIndex(chosen, name=idx.name)
+    if len(idx) == 0:
+        return idx
+    week = idx.to_period("W-SUN").asi8
+    ok = idx.weekday >= weekday
+    # Per week: the first qualifying session, else the week's last session.
+    frame = pd.DataFrame({"week": week, "pos": np.arange(len(idx)), "ok": ok})
+    first_ok = frame[frame["ok"]].groupby("week")["pos"].first()
+    last = frame.groupby("week")["pos"].last()
+    chosen = first_ok.reindex(last.index).fillna(last).astype(int).to_numpy()
+    return pd.DatetimeIndex(idx[np.sort(chosen)], name=idx.name)
 
 
 def monthly(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
