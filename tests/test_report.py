@@ -355,7 +355,9 @@ def test_dsr_uses_the_trial_count(runs, tmp_path):
 
 
 def _registered() -> list[str]:
-    return [n for n in strategies.registry() if n not in (SIG, TIMING) and not n.startswith(("smoke", "bad_"))]
+    reg = strategies.registry()
+    return [n for n in reg if n not in (SIG, TIMING) and not n.startswith(("smoke", "bad_"))
+            and "real-data" not in reg[n].tags]
 
 
 @pytest.mark.slow
@@ -364,8 +366,6 @@ def test_every_strategy_gets_a_full_tearsheet(name, market, tmp_path):
     from research.run import run_strategy
 
     strat = strategies.get(name)
-    if strat.missing_data(market):
-        pytest.skip(f"{name} needs {strat.missing_data(market)}, which the synthetic market lacks")
     folder = run_strategy(strat, market, out=tmp_path / name).folder
     page = html_of(folder)
     assert section_ids(page) == list(SECTION_KEYS)

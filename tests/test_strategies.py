@@ -30,7 +30,7 @@ from strategies._common import carry, neutral_book, observed, recent, sector_obs
 from strategies.fresh_flow_low_exposure import fresh_low_exposure
 
 REGISTRY = strategies.registry()
-NAMES = sorted(REGISTRY)
+NAMES = sorted(n for n in REGISTRY if "real-data" not in REGISTRY[n].tags)  # real-data ones: test_real_strategies
 REQUIRED = ("fresh_flow_low_exposure", "fade_most_short", "fade_most_short_sectors", "hf_retail_divergence",
             "leverage_regime", "long_short_ratio_extreme", "flow_breadth", "sector_flow_momentum",
             "crowding_overlay", "flow_composite")

@@ -44,7 +44,7 @@ T_NULL = 2.6
 T_EDGE = 2.0
 ZERO_COST = {"fees_bps": 0.0, "slippage_bps": 0.0, "borrow_bps": 0.0}
 REGISTRY = strategies.registry()
-NAMES = sorted(REGISTRY)
+NAMES = sorted(n for n in REGISTRY if "real-data" not in REGISTRY[n].tags)  # real-data ones: test_real_strategies
 MATCHED = sorted(n for n, s in REGISTRY.items() if s.mechanism is not None)
 BASKET_PAIR = [BASKET_VIP, BASKET_MOST_SHORT]
 

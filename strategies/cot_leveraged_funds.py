@@ -1,0 +1,87 @@
+"""Leveraged funds' E-mini S&P 500 positioning (CFTC Traders in Financial Futures) as a SPY timing signal.
+
+Hypothesis: when leveraged funds (hedge funds, CTAs) hold an unusually large net short in E-mini S&P 500 futures
+against their own history, the market tends to rise as they cover; when their net position is unusually long it
+is crowded. Hold SPY fully when they are extremely short, less when they are extremely long.
+Data: CFTC TFF `lev_money_net_pct_oi` for entity SPY (E-mini S&P 500, code 13874A): Tuesday positions, public
+Friday 15:30 ET. Decisions on the first session on or after Friday (the release), traded at the next fill.
+Signal: the trailing percentile (or z-score) of the net position as a share of open interest over `window` weeks;
+exposure `short_weight` below `low`, `long_weight` above `high`, else `base_weight`. No exposure is taken before the
+signal exists (the run starts at the first week with `min_weeks` of history).
+Mechanism: none planted — a real-data strategy (CFTC files in ../shared/data), not run on the synthetic market.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+import research.signals as sig
+from research.data.market import MarketData
+from research.data.universe import MARKET
+from research.errors import ConfigError
+from research.schedule import weekly
+from research.strategy import Strategy
+
+FRIDAY = 4
+
+
+def cot_observations(data: MarketData, metric: str, entities: list[str]) -> pd.DataFrame:
+    """`metric` at each Friday-release decision session, NaN where no new CFTC week arrived (never filled)."""
+    dates = weekly(data.index, weekday=FRIDAY)
+    value = data.flow(metric, entities).loc[dates]
+    as_of = data.flow(metric, entities, field="as_of").loc[dates]
+    return value.where(as_of.notna() & as_of.ne(as_of.shift(1)))
+
+
+def standardise(x: pd.DataFrame, how: str, window: int, min_weeks: int) -> pd.DataFrame:
+    """Percentile rank in [0, 1] or a z-score mapped through the normal CDF, over observed weeks only."""
+    if how == "percentile":
+        return x.apply(lambda c: sig.pct_rank(c.dropna().to_frame(), window, min_count=min_weeks).iloc[:, 0]
+                       .reindex(c.index))
+    if how == "zscore":
+        from scipy.stats import norm
+
+        z = x.apply(lambda c: sig.zscore(c.dropna().to_frame(), window, min_count=min_weeks).iloc[:, 0]
+                    .reindex(c.index))
+        return pd.DataFrame(norm.cdf(z), index=z.index, columns=z.columns).where(z.notna())
+    raise ConfigError(f"cot_leveraged_funds: how must be 'percentile' or 'zscore', not {how!r}")
+
+
+def weights(
+    data: MarketData,
+    *,
+    how: str = "percentile",
+    window: int = 156,
+    min_weeks: int = 52,
+    low: float = 0.2,
+    high: float = 0.8,
+    short_weight: float = 1.0,
+    base_weight: float = 1.0,
+    long_weight: float = 0.5,
+) -> pd.DataFrame:
+    """SPY exposure by how extreme leveraged funds' E-mini net position is against its own history."""
+    if not 0.0 <= low < high <= 1.0:
+        raise ConfigError(f"cot_leveraged_funds: need 0 <= low < high <= 1, got low={low}, high={high}")
+    net = cot_observations(data, "lev_money_net_pct_oi", [MARKET])
+    score = standardise(net, how, window, min_weeks)[MARKET].ffill()
+    score = score[score.first_valid_index():] if score.notna().any() else score.iloc[:0]
+    expo = pd.Series(base_weight, index=score.index)
+    expo[score <= low] = short_weight
+    expo[score >= high] = long_weight
+    return expo.to_frame(MARKET).rename_axis("date")
+
+
+STRATEGY = Strategy(
+    name="cot_leveraged_funds",
+    hypothesis="Leveraged funds' extreme net short in E-mini S&P 500 futures precedes gains as they cover; "
+               "an extreme net long is crowded: time SPY against cash on it.",
+    needs=("lev_money_net_pct_oi", f"price:{MARKET}"),
+    params={"how": "percentile", "window": 156, "min_weeks": 52, "low": 0.2, "high": 0.8, "short_weight": 1.0,
+            "base_weight": 1.0, "long_weight": 0.5},
+    grid={"how": ["percentile", "zscore"], "window": [52, 104, 156], "low": [0.1, 0.2, 0.3],
+          "high": [0.7, 0.8, 0.9], "long_weight": [0.0, 0.5]},
+    weights=weights,
+    mode="timing",
+    mechanism=None,
+    tags=("market", "cftc", "real-data", "timing"),
+)

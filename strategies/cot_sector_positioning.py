@@ -1,0 +1,68 @@
+"""Leveraged funds' positioning in the E-mini Select Sector futures as a sector tilt (CFTC TFF).
+
+Hypothesis: sectors in which leveraged funds are unusually net short (against each sector future's own history)
+outperform as they cover, and sectors where they are unusually net long underperform; tilt an equal-weight sector
+book towards the first and away from the second.
+Data: CFTC TFF `lev_money_net_pct_oi` for the sector futures (XLB … XLY entities). They are sparse — reported only
+in weeks with enough reportable traders — so a sector's signal is used for at most `stale_weeks` weeks after its
+last report and is neutral after that (its coverage is in the run's provenance); nothing is filled.
+Mechanism: none planted — a real-data strategy (CFTC files in ../shared/data), not run on the synthetic market.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from research.data.market import MarketData
+from research.data.universe import SECTOR_ETFS
+from research.errors import ConfigError
+from research.strategy import Strategy
+from strategies.cot_leveraged_funds import cot_observations, standardise
+
+SECTOR_TICKERS = list(SECTOR_ETFS)
+
+
+def weights(
+    data: MarketData,
+    *,
+    window: int = 104,
+    min_weeks: int = 26,
+    low: float = 0.2,
+    high: float = 0.8,
+    tilt: float = 0.5,
+    stale_weeks: int = 4,
+) -> pd.DataFrame:
+    """Equal weight over priced sector ETFs, times (1 + tilt) where funds are extremely short, (1 - tilt) long."""
+    if not 0.0 <= tilt <= 1.0:
+        raise ConfigError(f"cot_sector_positioning: tilt must be in [0, 1], got {tilt}")
+    have = [t for t in SECTOR_TICKERS if t in set(data.panel["entity"])]
+    if not have:
+        raise ConfigError("cot_sector_positioning: no sector futures in the CFTC panel")
+    net = cot_observations(data, "lev_money_net_pct_oi", have)
+    score = standardise(net, "percentile", window, min_weeks).ffill(limit=stale_weeks - 1 if stale_weeks > 1
+                                                                    else None)
+    score = score.reindex(columns=SECTOR_TICKERS)
+    start = score.first_valid_index()
+    if start is None:
+        raise ConfigError("cot_sector_positioning: no sector has enough CFTC history for a percentile")
+    score = score.loc[start:]
+    mult = pd.DataFrame(1.0, index=score.index, columns=SECTOR_TICKERS)
+    mult = mult.mask(score <= low, 1.0 + tilt).mask(score >= high, 1.0 - tilt)
+    live = data.prices.close.loc[score.index, SECTOR_TICKERS].notna()
+    raw = mult.where(live, 0.0)
+    return raw.div(raw.sum(axis=1), axis=0).fillna(0.0).rename_axis("date")
+
+
+STRATEGY = Strategy(
+    name="cot_sector_positioning",
+    hypothesis="Sectors where leveraged funds are unusually net short in the select-sector futures outperform as "
+               "they cover; tilt an equal-weight sector book towards them.",
+    needs=("lev_money_net_pct_oi", *(f"price:{t}" for t in SECTOR_TICKERS)),
+    params={"window": 104, "min_weeks": 26, "low": 0.2, "high": 0.8, "tilt": 0.5, "stale_weeks": 4},
+    grid={"window": [52, 104, 156], "low": [0.1, 0.2, 0.3], "high": [0.7, 0.8, 0.9], "tilt": [0.25, 0.5, 1.0],
+          "stale_weeks": [1, 4, 8]},
+    weights=weights,
+    mode="long_only",
+    mechanism=None,
+    tags=("sector", "cftc", "real-data"),
+)
