@@ -87,7 +87,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from research.demo import run_demo
 
-    run_demo(Path(args.out), data_spec=args.data, pdf=not args.no_pdf)
+    run_demo(Path(args.out), data_spec=args.data, real=Path(args.real_data) if args.real_data else None,
+             pdf=not args.no_pdf)
     return 0
 
 
@@ -223,6 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("demo", help="run every strategy on the synthetic market and write results/demo")
     s.add_argument("--out", default="results/demo")
     s.add_argument("--data", default="synthetic")
+    s.add_argument("--real-data", default="../shared/data",
+                   help="where strategies that need real positioning data run ('' to skip them)")
     s.add_argument("--no-pdf", action="store_true")
     s.set_defaults(func=cmd_demo)
 
