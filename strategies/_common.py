@@ -5,7 +5,8 @@ Tuesday, when the prime book is public). Panel metrics are sampled there through
 *observed weeks*: a decision session at which no new week was published (a holiday week that repeats last
 week's value) is dropped, so streaks, windows and holding periods count published weeks; a value whose own
 `as_of` did not advance is NaN (stale, i.e. missing). Weights computed on observed weeks are carried to every
-decision session by `on_decisions` (a repeated week keeps last week's book).
+decision session by `on_decisions` (a repeated week keeps last week's book), and a strategy's scores (its
+`signal`) by `scores_on_decisions`.
 """
 
 from __future__ import annotations
@@ -84,6 +85,29 @@ def observed(*frames: pd.DataFrame) -> tuple[pd.DataFrame, ...]:
 def on_decisions(weights: pd.DataFrame, data: MarketData) -> pd.DataFrame:
     """Weights on observed weeks carried to every decision session (0 before the first observed week)."""
     out = weights.astype(float).reindex(decisions(data)).ffill().fillna(0.0)
+    out.index.name = "date"
+    out.columns.name = None
+    return out
+
+
+def ranked(score: pd.DataFrame) -> pd.DataFrame:
+    """The score with every row that ranks nothing set to NaN: fewer than two valid values, or all of them equal.
+
+    On such a session the strategy holds its idle book; a row of ties would only let the diagnostics' spread
+    break the ties by column order, so it is no score at all. Other NaN stay NaN (nothing is filled).
+    """
+    s = score.astype(float)
+    spread = s.max(axis=1) - s.min(axis=1)
+    return s.where(spread.gt(0.0), axis=0)
+
+
+def scores_on_decisions(score: pd.DataFrame, data: MarketData) -> pd.DataFrame:
+    """A strategy's scores on observed weeks (see `ranked`) on every decision session, like `on_decisions`.
+
+    A repeated (holiday) week keeps last week's whole row, the score its carried book stands on; no single NaN
+    is filled, and sessions before the first observed week are NaN.
+    """
+    out = ranked(score).reindex(decisions(data), method="ffill")
     out.index.name = "date"
     out.columns.name = None
     return out

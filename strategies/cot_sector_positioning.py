@@ -6,6 +6,7 @@ book towards the first and away from the second.
 Data: CFTC TFF `lev_money_net_pct_oi` for the sector futures (XLB … XLY entities). They are sparse — reported only
 in weeks with enough reportable traders — so a sector's signal is used for at most `stale_weeks` weeks after its
 last report and is neutral after that (its coverage is in the run's provenance); nothing is filled.
+Score (`signal`): 1 - that percentile (higher = funds more short = overweight; NaN where stale or unpriced).
 Mechanism: none planted — a real-data strategy (CFTC files in ../shared/data), not run on the synthetic market.
 """
 
@@ -17,9 +18,27 @@ from research.data.market import MarketData
 from research.data.universe import SECTOR_ETFS
 from research.errors import ConfigError
 from research.strategy import Strategy
+from strategies._common import ranked
 from strategies.cot_leveraged_funds import cot_observations, standardise
 
 SECTOR_TICKERS = list(SECTOR_ETFS)
+
+
+def positioning(data: MarketData, window: int, min_weeks: int, stale_weeks: int) -> pd.DataFrame:
+    """Each sector future's net-position percentile on the Friday release sessions from the first one with a
+    score (carried `stale_weeks` weeks after a report, NaN after that)."""
+    entities = set(data.panel["entity"].unique())
+    have = [t for t in SECTOR_TICKERS if t in entities]
+    if not have:
+        raise ConfigError("cot_sector_positioning: no sector futures in the CFTC panel")
+    net = cot_observations(data, "lev_money_net_pct_oi", have)
+    score = standardise(net, "percentile", window, min_weeks).ffill(limit=stale_weeks - 1 if stale_weeks > 1
+                                                                    else None)
+    score = score.reindex(columns=SECTOR_TICKERS)
+    start = score.first_valid_index()
+    if start is None:
+        raise ConfigError("cot_sector_positioning: no sector has enough CFTC history for a percentile")
+    return score.loc[start:]
 
 
 def weights(
@@ -35,22 +54,23 @@ def weights(
     """Equal weight over priced sector ETFs, times (1 + tilt) where funds are extremely short, (1 - tilt) long."""
     if not 0.0 <= tilt <= 1.0:
         raise ConfigError(f"cot_sector_positioning: tilt must be in [0, 1], got {tilt}")
-    have = [t for t in SECTOR_TICKERS if t in set(data.panel["entity"])]
-    if not have:
-        raise ConfigError("cot_sector_positioning: no sector futures in the CFTC panel")
-    net = cot_observations(data, "lev_money_net_pct_oi", have)
-    score = standardise(net, "percentile", window, min_weeks).ffill(limit=stale_weeks - 1 if stale_weeks > 1
-                                                                    else None)
-    score = score.reindex(columns=SECTOR_TICKERS)
-    start = score.first_valid_index()
-    if start is None:
-        raise ConfigError("cot_sector_positioning: no sector has enough CFTC history for a percentile")
-    score = score.loc[start:]
+    score = positioning(data, window, min_weeks, stale_weeks)
     mult = pd.DataFrame(1.0, index=score.index, columns=SECTOR_TICKERS)
     mult = mult.mask(score <= low, 1.0 + tilt).mask(score >= high, 1.0 - tilt)
     live = data.prices.close.loc[score.index, SECTOR_TICKERS].notna()
     raw = mult.where(live, 0.0)
     return raw.div(raw.sum(axis=1), axis=0).fillna(0.0).rename_axis("date")
+
+
+def signal(
+    data: MarketData, *, window: int = 104, min_weeks: int = 26, stale_weeks: int = 4, **_: object
+) -> pd.DataFrame:
+    """1 - the net-position percentile the tilt is set by (higher = leveraged funds more short = overweight)."""
+    score = positioning(data, window, min_weeks, stale_weeks)
+    live = data.prices.close.loc[score.index, SECTOR_TICKERS].notna()
+    out = ranked((1.0 - score).where(live))
+    out.columns.name = None
+    return out.rename_axis("date")
 
 
 STRATEGY = Strategy(
@@ -62,6 +82,7 @@ STRATEGY = Strategy(
     grid={"window": [52, 104, 156], "low": [0.1, 0.2, 0.3], "high": [0.7, 0.8, 0.9], "tilt": [0.25, 0.5, 1.0],
           "stale_weeks": [1, 4, 8]},
     weights=weights,
+    signal=signal,
     mode="long_only",
     mechanism=None,
     tags=("sector", "cftc", "real-data"),

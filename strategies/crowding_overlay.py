@@ -6,6 +6,8 @@ Data: per-sector `net_exposure`, BOOK `gross_leverage` (weekly prime book, publi
 Signal: net-exposure percentile over `window` weeks >= `exposure_pct` and gross-leverage percentile
 >= `leverage_pct`. Book: equal weight of the priced sector ETFs, leaving out any sector crowded in the last
 `hold` weeks (the equal weight of all of them when every sector is crowded).
+Score (`signal`): -1 for a sector crowded in the last `hold` weeks (left out), 0 for the others (NaN where
+unpriced or without both percentiles; a session with no crowded sector ranks nothing, NaN).
 Mechanism: synthetic `crowding` (156-week percentiles >= 0.8; each crowded week drifts the sector down).
 """
 
@@ -25,15 +27,26 @@ from strategies._common import (
     on_decisions,
     priced,
     recent,
+    scores_on_decisions,
     sector_obs,
 )
 
 
+def crowding(
+    data: MarketData, window: int, exposure_pct: float, leverage_pct: float
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(crowded, known) on observed weeks: the `crowded` flags, and where both percentiles exist."""
+    exposure, leverage = observed(sector_obs(data, "net_exposure"), book_obs(data, "gross_leverage"))
+    lev_pct = sig.pct_rank(leverage, window)[BOOK]
+    exp_pct = sig.pct_rank(exposure, window)
+    book_high = lev_pct >= leverage_pct
+    flags = (exp_pct >= exposure_pct) & book_high.to_numpy()[:, None]
+    return flags, exp_pct.notna() & lev_pct.notna().to_numpy()[:, None]
+
+
 def crowded(data: MarketData, window: int, exposure_pct: float, leverage_pct: float) -> pd.DataFrame:
     """Sectors whose net exposure and the book's gross leverage are both at high percentiles (observed weeks)."""
-    exposure, leverage = observed(sector_obs(data, "net_exposure"), book_obs(data, "gross_leverage"))
-    book_high = sig.pct_rank(leverage, window)[BOOK] >= leverage_pct
-    return (sig.pct_rank(exposure, window) >= exposure_pct) & book_high.to_numpy()[:, None]
+    return crowding(data, window, exposure_pct, leverage_pct)[0]
 
 
 def weights(
@@ -51,6 +64,22 @@ def weights(
     return equal_when_idle(on_decisions(book, data), data)
 
 
+def signal(
+    data: MarketData,
+    *,
+    window: int = 156,
+    exposure_pct: float = 0.8,
+    leverage_pct: float = 0.8,
+    hold: int = 4,
+    **_: object,
+) -> pd.DataFrame:
+    """-1 for the sectors the book leaves out (crowded in the last `hold` weeks), 0 for those it keeps."""
+    flags, known = crowding(data, window, exposure_pct, leverage_pct)
+    avoid = recent(flags, hold)
+    live = priced(data, avoid.index, SECTOR_TICKERS) & (known | avoid)
+    return scores_on_decisions((0.0 - avoid.astype(float)).where(live), data)
+
+
 STRATEGY = Strategy(
     name="crowding_overlay",
     hypothesis="Sectors where hedge-fund net exposure sits near its high while book gross leverage is also high "
@@ -60,6 +89,7 @@ STRATEGY = Strategy(
     grid={"window": [104, 156, 260], "exposure_pct": [0.7, 0.75, 0.8, 0.85, 0.9],
           "leverage_pct": [0.6, 0.7, 0.8, 0.9], "hold": [1, 2, 4, 6]},
     weights=weights,
+    signal=signal,
     mode="long_only",
     mechanism="crowding",
     tags=("sector", "positioning", "crowding", "overlay"),

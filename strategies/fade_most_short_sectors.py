@@ -5,6 +5,7 @@ last weeks is heaviest against its own history lag the sectors they short least.
 Data: per-sector `short_sales` (<= 0) and `short_covers` (>= 0) from the weekly prime book (public Tuesday).
 Signal: net shorting = short_sales + short_covers summed over `weeks` weeks, z-scored over `window` weeks per
 sector. Book: short the `n` lowest z (most shorted), long the `n` highest, dollar-neutral, gross 1.
+Score (`signal`): that z-score (higher = less shorted = long; NaN where unpriced or without history).
 Mechanism: none planted.
 """
 
@@ -15,17 +16,27 @@ import pandas as pd
 import research.signals as sig
 from research.data.market import MarketData
 from research.strategy import Strategy
-from strategies._common import SECTOR_TICKERS, observed, on_decisions, priced, sector_obs
+from strategies._common import SECTOR_TICKERS, observed, on_decisions, priced, scores_on_decisions, sector_obs
+
+
+def shorting_z(data: MarketData, weeks: int, window: int) -> pd.DataFrame:
+    """Net shorting summed over `weeks` weeks, z-scored over `window` weeks, on observed weeks (NaN unpriced)."""
+    sales, covers = observed(sector_obs(data, "short_sales"), sector_obs(data, "short_covers"))
+    shorting = (sales + covers).rolling(weeks, min_periods=weeks).sum()
+    return sig.zscore(shorting, window).where(priced(data, sales.index, SECTOR_TICKERS))
 
 
 def weights(data: MarketData, *, weeks: int = 4, window: int = 156, n: int = 3) -> pd.DataFrame:
     """Long the n least-shorted sectors, short the n most-shorted, by the z-score of recent net shorting."""
-    sales, covers = observed(sector_obs(data, "short_sales"), sector_obs(data, "short_covers"))
-    shorting = (sales + covers).rolling(weeks, min_periods=weeks).sum()
-    z = sig.zscore(shorting, window).where(priced(data, sales.index, SECTOR_TICKERS))
+    z = shorting_z(data, weeks, window)
     side = sig.top_n(z, n).astype(float) - sig.bottom_n(z, n).astype(float)
     book = sig.weights_from_scores(side, mask=side != 0, method="equal", net=0.0, long_short=True)
     return on_decisions(book, data)
+
+
+def signal(data: MarketData, *, weeks: int = 4, window: int = 156, **_: object) -> pd.DataFrame:
+    """The z-score of recent net shorting the book ranks sectors by (higher = less shorted = long)."""
+    return scores_on_decisions(shorting_z(data, weeks, window), data)
 
 
 STRATEGY = Strategy(
@@ -36,6 +47,7 @@ STRATEGY = Strategy(
     params={"weeks": 4, "window": 156, "n": 3},
     grid={"weeks": [1, 2, 4, 8, 13], "window": [52, 104, 156, 260], "n": [1, 2, 3, 4]},
     weights=weights,
+    signal=signal,
     mode="dollar_neutral",
     mechanism=None,
     tags=("sector", "short interest"),

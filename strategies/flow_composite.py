@@ -6,6 +6,8 @@ Data: per-sector `net_flow` and `net_exposure`, BOOK `gross_leverage` (weekly pr
 Signal: the fresh_flow_low_exposure event (held `fresh_hold` weeks) and the crowding_overlay flag (held
 `crowd_hold` weeks). Book: each priced, uncrowded sector scores 1, plus `tilt` with a fresh signal; weights
 proportional to the scores (sum 1); the equal weight when every sector is crowded.
+Score (`signal`): that score, 1 + `tilt` (fresh) or 1, with 0 for a crowded sector (NaN where unpriced; a
+session where every sector scores the same ranks nothing, NaN).
 Mechanism: synthetic `fresh_flow`, and `crowding` through the exclusion.
 """
 
@@ -16,9 +18,28 @@ import pandas as pd
 import research.signals as sig
 from research.data.market import MarketData
 from research.strategy import Strategy
-from strategies._common import SECTOR_TICKERS, equal_when_idle, on_decisions, priced, recent
+from strategies._common import (
+    SECTOR_TICKERS,
+    equal_when_idle,
+    on_decisions,
+    priced,
+    recent,
+    scores_on_decisions,
+)
 from strategies.crowding_overlay import crowded
 from strategies.fresh_flow_low_exposure import fresh_low_exposure
+
+
+def composite(
+    data: MarketData, buy_weeks: int, sell_weeks: int, window: int, pct_below: float, fresh_hold: int,
+    exposure_pct: float, leverage_pct: float, crowd_hold: int, tilt: float,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(score, crowded) on every decision session: 1 + tilt * fresh (NaN where unpriced), and the crowded flag."""
+    event, _ = fresh_low_exposure(data, buy_weeks, sell_weeks, window, pct_below)
+    fresh = on_decisions(recent(event, fresh_hold).astype(float), data)
+    avoid = on_decisions(recent(crowded(data, window, exposure_pct, leverage_pct), crowd_hold).astype(float), data)
+    live = priced(data, fresh.index, SECTOR_TICKERS)
+    return (1.0 + tilt * fresh).where(live), avoid != 0.0
 
 
 def weights(
@@ -35,13 +56,30 @@ def weights(
     tilt: float = 2.0,
 ) -> pd.DataFrame:
     """Equal weight plus `tilt` on fresh under-owned sectors, minus the crowded sectors."""
-    event, _ = fresh_low_exposure(data, buy_weeks, sell_weeks, window, pct_below)
-    fresh = on_decisions(recent(event, fresh_hold).astype(float), data)
-    avoid = on_decisions(recent(crowded(data, window, exposure_pct, leverage_pct), crowd_hold).astype(float), data)
-    live = priced(data, fresh.index, SECTOR_TICKERS)
-    score = (1.0 + tilt * fresh).where(live & (avoid == 0.0))
-    book = sig.weights_from_scores(score, method="proportional")
+    score, crowd = composite(data, buy_weeks, sell_weeks, window, pct_below, fresh_hold, exposure_pct,
+                             leverage_pct, crowd_hold, tilt)
+    book = sig.weights_from_scores(score.where(~crowd), method="proportional")
     return equal_when_idle(book, data)
+
+
+def signal(
+    data: MarketData,
+    *,
+    buy_weeks: int = 3,
+    sell_weeks: int = 2,
+    window: int = 156,
+    pct_below: float = 0.3,
+    fresh_hold: int = 4,
+    exposure_pct: float = 0.8,
+    leverage_pct: float = 0.8,
+    crowd_hold: int = 4,
+    tilt: float = 2.0,
+    **_: object,
+) -> pd.DataFrame:
+    """The book's score, 1 + tilt on fresh sectors, with 0 for the crowded ones it leaves out."""
+    score, crowd = composite(data, buy_weeks, sell_weeks, window, pct_below, fresh_hold, exposure_pct,
+                             leverage_pct, crowd_hold, tilt)
+    return scores_on_decisions(score.mask(crowd & score.notna(), 0.0), data)
 
 
 STRATEGY = Strategy(
@@ -54,6 +92,7 @@ STRATEGY = Strategy(
     grid={"tilt": [1.0, 2.0, 4.0, 8.0], "pct_below": [0.2, 0.3, 0.4], "exposure_pct": [0.7, 0.8, 0.9],
           "fresh_hold": [2, 4, 6]},
     weights=weights,
+    signal=signal,
     mode="long_only",
     mechanism="fresh_flow",
     tags=("sector", "flow", "positioning", "crowding", "combination"),

@@ -7,6 +7,10 @@ Signal: the week a net-buying streak reaches `buy_weeks` after at least `sell_we
 with the net-exposure percentile over `window` weeks below `pct_below`; a sector is held `hold` weeks from
 that week. Book: the `top_n` held sectors by how under-owned they were (1 - percentile), equal or signal
 weight; when none qualifies, `idle` holds the equal-weight sector ETFs (or cash).
+Score (`signal`): for a sector with a live signal (an event in the last `hold` weeks), 1 - its percentile
+at the latest event: the key the book takes its top_n by, in (1 - pct_below, 1]. Every other priced sector
+with a percentile scores 0 (flat: ranking them by under-ownership alone adds noise, and a spurious IC at
+ic = 0, without the event). NaN for unpriced sectors and on sessions with no live signal (the book is idle).
 Mechanism: synthetic `fresh_flow` (buy_weeks=3, sell_weeks=2, 156-week percentile < 0.3, 20-session drift).
 """
 
@@ -25,6 +29,7 @@ from strategies._common import (
     observed,
     on_decisions,
     priced,
+    scores_on_decisions,
     sector_obs,
 )
 
@@ -38,6 +43,16 @@ def fresh_low_exposure(
     flow, exposure = observed(sector_obs(data, "net_flow"), sector_obs(data, "net_exposure"))
     pct = sig.pct_rank(exposure, window)
     return sig.fresh(flow, buy_weeks, sell_weeks) & (pct < pct_below), pct
+
+
+def held_scores(
+    data: MarketData, buy_weeks: int, sell_weeks: int, window: int, pct_below: float, hold: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(score, live) on observed weeks: 1 - percentile at the latest event in the last `hold` weeks (NaN where
+    none), and where a sector is priced with an exposure percentile."""
+    event, pct = fresh_low_exposure(data, buy_weeks, sell_weeks, window, pct_below)
+    live = priced(data, pct.index, SECTOR_TICKERS)
+    return carry(1.0 - pct, event, hold).where(live), live & pct.notna()
 
 
 def weights(
@@ -55,11 +70,26 @@ def weights(
     """Long the top_n sectors with a fresh, under-owned buying signal in the last `hold` weeks."""
     choice(weighting, tuple(WEIGHTING), "weighting")
     choice(idle, ("equal", "cash"), "idle")
-    event, pct = fresh_low_exposure(data, buy_weeks, sell_weeks, window, pct_below)
-    score = carry(1.0 - pct, event, hold).where(priced(data, pct.index, SECTOR_TICKERS))
+    score, _ = held_scores(data, buy_weeks, sell_weeks, window, pct_below, hold)
     book = sig.weights_from_scores(score, mask=sig.top_n(score, top_n), method=WEIGHTING[weighting])
     book = on_decisions(book, data)
     return equal_when_idle(book, data) if idle == "equal" else book
+
+
+def signal(
+    data: MarketData,
+    *,
+    buy_weeks: int = 3,
+    sell_weeks: int = 2,
+    window: int = 156,
+    pct_below: float = 0.3,
+    hold: int = 4,
+    **_: object,
+) -> pd.DataFrame:
+    """1 - exposure percentile at the latest event for sectors with a live signal, 0 for the other priced sectors
+    with a percentile, NaN elsewhere and on sessions with no live signal (see the module docstring)."""
+    score, live = held_scores(data, buy_weeks, sell_weeks, window, pct_below, hold)
+    return scores_on_decisions(score.fillna(0.0).where(live | score.notna()), data)
 
 
 STRATEGY = Strategy(
@@ -72,6 +102,7 @@ STRATEGY = Strategy(
     grid={"buy_weeks": [2, 3, 4], "sell_weeks": [1, 2, 3], "pct_below": [0.2, 0.3, 0.4, 0.5],
           "hold": [2, 4, 6], "top_n": [1, 2, 3]},
     weights=weights,
+    signal=signal,
     mode="long_only",
     mechanism="fresh_flow",
     tags=("sector", "flow", "positioning"),

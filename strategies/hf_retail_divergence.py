@@ -6,6 +6,8 @@ Data: per-sector `net_flow` (hedge funds) and `retail_flow` (weekly, public Tues
 Signal: the divergence streak of the two flows (each smoothed by an EWMA of `smooth` weeks; 1 = raw): at
 least `min_weeks` straight weeks of hedge-fund selling with retail buying is an underweight, the opposite an
 overweight, kept `hold` weeks. Book: the sides minus their cross-sectional mean, dollar-neutral, gross 1.
+Score (`signal`): the side, +1 / 0 / -1 (NaN where unpriced, or where a flow is missing and no side is
+kept; a session where every sector has the same side is no ranking, NaN).
 Mechanism: none planted (synthetic retail flow is noise plus contrarian trading).
 """
 
@@ -16,18 +18,41 @@ import pandas as pd
 import research.signals as sig
 from research.data.market import MarketData
 from research.strategy import Strategy
-from strategies._common import SECTOR_TICKERS, carry, neutral_book, observed, on_decisions, priced, sector_obs
+from strategies._common import (
+    SECTOR_TICKERS,
+    carry,
+    neutral_book,
+    observed,
+    on_decisions,
+    priced,
+    scores_on_decisions,
+    sector_obs,
+)
 
 
-def weights(data: MarketData, *, min_weeks: int = 3, hold: int = 2, smooth: int = 1) -> pd.DataFrame:
-    """Overweight sectors hedge funds buy while retail sells, underweight the reverse, dollar-neutral."""
+def sides(data: MarketData, min_weeks: int, hold: int, smooth: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(side, known) on observed weeks: +1 / -1 for `hold` weeks after a long enough divergence streak, NaN
+    otherwise; and where the divergence streak is defined (both flows reported)."""
     hf, retail = observed(sector_obs(data, "net_flow"), sector_obs(data, "retail_flow"))
     if smooth > 1:
         hf, retail = sig.ewma(hf, smooth), sig.ewma(retail, smooth)
     streaks = sig.divergence(hf, retail)
     side = (streaks >= min_weeks).astype(float) - (streaks <= -min_weeks).astype(float)
-    side = carry(side, side != 0, hold).fillna(0.0)
+    return carry(side, side != 0, hold), streaks.notna()
+
+
+def weights(data: MarketData, *, min_weeks: int = 3, hold: int = 2, smooth: int = 1) -> pd.DataFrame:
+    """Overweight sectors hedge funds buy while retail sells, underweight the reverse, dollar-neutral."""
+    side, _ = sides(data, min_weeks, hold, smooth)
+    side = side.fillna(0.0)
     return on_decisions(neutral_book(side, priced(data, side.index, SECTOR_TICKERS)), data)
+
+
+def signal(data: MarketData, *, min_weeks: int = 3, hold: int = 2, smooth: int = 1, **_: object) -> pd.DataFrame:
+    """The side the book takes: +1 (hedge funds buy, retail sells), -1 (the reverse), 0 (neither)."""
+    side, known = sides(data, min_weeks, hold, smooth)
+    live = priced(data, side.index, SECTOR_TICKERS)
+    return scores_on_decisions(side.fillna(0.0).where((known | side.notna()) & live), data)
 
 
 STRATEGY = Strategy(
@@ -38,6 +63,7 @@ STRATEGY = Strategy(
     params={"min_weeks": 3, "hold": 2, "smooth": 1},
     grid={"min_weeks": [1, 2, 3, 4, 5, 6], "hold": [1, 2, 4], "smooth": [1, 2, 4]},
     weights=weights,
+    signal=signal,
     mode="dollar_neutral",
     mechanism=None,
     tags=("sector", "flow", "retail"),

@@ -4,7 +4,8 @@ Hypothesis: multi-week hedge-fund net buying, large against the sector's own his
 the sector ahead of the ones being sold.
 Data: per-sector `net_flow` (weekly prime book, public Tuesday).
 Signal: net flow summed over `weeks` weeks, z-scored over `window` weeks per sector. Book: long the `n`
-highest, short the `n` lowest, dollar-neutral, gross 1.
+highest, short the `n` lowest, dollar-neutral, gross 1. Score (`signal`): that z-score (NaN where unpriced
+or without `window` weeks of history).
 Mechanism: none planted as such (fresh buying in under-owned sectors is; see fresh_flow_low_exposure).
 """
 
@@ -15,17 +16,27 @@ import pandas as pd
 import research.signals as sig
 from research.data.market import MarketData
 from research.strategy import Strategy
-from strategies._common import SECTOR_TICKERS, observed, on_decisions, priced, sector_obs
+from strategies._common import SECTOR_TICKERS, observed, on_decisions, priced, scores_on_decisions, sector_obs
+
+
+def flow_z(data: MarketData, weeks: int, window: int) -> pd.DataFrame:
+    """Net flow summed over `weeks` weeks, z-scored over `window` weeks, on observed weeks (NaN where unpriced)."""
+    (flow,) = observed(sector_obs(data, "net_flow"))
+    return sig.zscore(flow.rolling(weeks, min_periods=weeks).sum(), window).where(
+        priced(data, flow.index, SECTOR_TICKERS))
 
 
 def weights(data: MarketData, *, weeks: int = 4, window: int = 156, n: int = 3) -> pd.DataFrame:
     """Long the top n sectors by multi-week net-flow z-score, short the bottom n, dollar-neutral."""
-    (flow,) = observed(sector_obs(data, "net_flow"))
-    z = sig.zscore(flow.rolling(weeks, min_periods=weeks).sum(), window).where(
-        priced(data, flow.index, SECTOR_TICKERS))
+    z = flow_z(data, weeks, window)
     side = sig.top_n(z, n).astype(float) - sig.bottom_n(z, n).astype(float)
     book = sig.weights_from_scores(side, mask=side != 0, method="equal", net=0.0, long_short=True)
     return on_decisions(book, data)
+
+
+def signal(data: MarketData, *, weeks: int = 4, window: int = 156, **_: object) -> pd.DataFrame:
+    """The multi-week net-flow z-score the book ranks sectors by (higher = bought harder = long)."""
+    return scores_on_decisions(flow_z(data, weeks, window), data)
 
 
 STRATEGY = Strategy(
@@ -36,6 +47,7 @@ STRATEGY = Strategy(
     params={"weeks": 4, "window": 156, "n": 3},
     grid={"weeks": [1, 2, 4, 8, 13], "window": [52, 104, 156, 260], "n": [1, 2, 3, 4]},
     weights=weights,
+    signal=signal,
     mode="dollar_neutral",
     mechanism=None,
     tags=("sector", "flow", "momentum"),
