@@ -51,3 +51,8 @@ def register(strategy: Strategy, *, replace: bool = False) -> Strategy:
         raise ConfigError(f"a strategy named {strategy.name!r} is already registered; pass replace=True")
     _EXTRA[strategy.name] = strategy
     return strategy
+
+
+def unregister(name: str) -> None:
+    """Remove a strategy registered at run time (modules of this package stay)."""
+    _EXTRA.pop(name, None)

@@ -46,10 +46,16 @@ def _leverage_timing(data, k=4):
     return (gross.diff(k) > 0).astype(float).to_frame("SPY")
 
 
-strategies.register(Strategy(SIG, "Sectors hedge funds net bought most last week outperform.", ("net_flow",),
-                             {"top": 3}, {"top": [2, 3, 4]}, _flow_weights, signal=_flow_scores), replace=True)
-strategies.register(Strategy(TIMING, "Rising hedge-fund gross leverage is good for SPY.", ("gross_leverage",),
-                             {"k": 4}, {"k": [2, 4]}, _leverage_timing, mode="timing"), replace=True)
+@pytest.fixture(scope="module", autouse=True)
+def module_strategies():
+    """Two small strategies for this module only (unregistered afterwards, so other modules never see them)."""
+    strategies.register(Strategy(SIG, "Sectors hedge funds net bought most last week outperform.", ("net_flow",),
+                                 {"top": 3}, {"top": [2, 3, 4]}, _flow_weights, signal=_flow_scores), replace=True)
+    strategies.register(Strategy(TIMING, "Rising hedge-fund gross leverage is good for SPY.", ("gross_leverage",),
+                                 {"k": 4}, {"k": [2, 4]}, _leverage_timing, mode="timing"), replace=True)
+    yield
+    strategies.unregister(SIG)
+    strategies.unregister(TIMING)
 
 
 @pytest.fixture(scope="module")

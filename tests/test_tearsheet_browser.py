@@ -75,7 +75,10 @@ def timing_dir(tmp_path_factory, market) -> Path:
     from research.run import run_strategy
 
     out = tmp_path_factory.mktemp("run") / "timing"
-    run_strategy(strat, market, out=out, pdf=False)
+    try:
+        run_strategy(strat, market, out=out, pdf=False)
+    finally:
+        strategies.unregister(strat.name)
     return out
 
 
