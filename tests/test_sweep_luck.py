@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from research.cli import main
 from research.data.synthetic import make_market
 from research.sweep import analyse, run_sweep, triallog
+from research.sweep.report import SECTION_KEYS
 
 LUCK_GRID = {"buy_weeks": [1, 2, 3, 4, 5], "sell_weeks": [0, 1, 2, 3, 4], "pct_below": [0.1, 0.2, 0.3, 0.4, 0.5],
              "hold": [1, 2, 4, 6], "top_n": [1, 2]}
@@ -48,6 +50,13 @@ def test_cli_sweep_writes_folder_tearsheet_and_log(tmp_path, monkeypatch, capsys
     html = (out / "tearsheet.html").read_text()
     for needle in ("Heatmap: hold x top_n", "Deflated Sharpe p", "PBO", "Bootstrap", "data:image/png;base64"):
         assert needle in html
+    # the run tear sheet's document model: header card with banner, verdict and KPI strip, the sections, figures
+    assert re.findall(r"<section id='([a-z_]+)'", html) == list(SECTION_KEYS)
+    assert "SYNTHETIC DATA" in html and "<div class='kpis'>" in html and "Verdict: " in html
+    assert html.count("data:image/png;base64") == 4
+    assert sorted(p.name for p in (out / "figures").glob("*.png")) == [
+        "00_score_histogram.png", "01_pbo.png", "02_top_equity.png", "03_heatmap.png"]
+    assert int(re.search(rb"/Count (\d+)", (out / "tearsheet.pdf").read_bytes()).group(1)) >= 4  # A4 pages
     stats = json.loads((out / "stats.json").read_text())
     assert stats["n_trials"] == 18 and 0 <= stats["dsr"] <= 1
     # a second sweep overlapping the first: the trial log counts the union, and DSR uses it

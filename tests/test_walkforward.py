@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -50,7 +52,13 @@ def test_planted_edge_survives_out_of_sample(market, tmp_path):
     folder = write_walkforward(wf, market, tmp_path / "wf", pdf=False, run_tearsheet=False)
     for name in ("folds.csv", "summary.json", "tearsheet.html", "oos/returns.parquet", "oos/metrics.json"):
         assert (folder / name).exists(), name
-    assert "walk-forward (anchored)" in (folder / "tearsheet.html").read_text()
+    page = (folder / "tearsheet.html").read_text()
+    assert "walk-forward (anchored)" in page
+    # the run tear sheet's look: synthetic banner, KPI strip, one section per part, every figure on disk
+    assert "SYNTHETIC DATA" in page and "<div class='kpis'>" in page
+    assert re.findall(r"<section id='([a-z_]+)'", page) == ["header", "folds"]
+    assert page.count("data:image/png;base64") == 2 and len(list((folder / "figures").glob("*.png"))) == 2
+    assert ">nan<" not in page
 
 
 def test_cli_walkforward_rolling(tmp_path, capsys):

@@ -9,26 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from research.analytics import metrics as M
 from research.errors import ConfigError
 from research.report import figures as F
 from research.report.load import RunRecord, load_run
-from research.report.render import (
-    KV,
-    Document,
-    Fig,
-    Note,
-    Section,
-    Table,
-    draw_figures,
-    fmt,
-    fmt_date,
-    render_html,
-    render_pdf,
-)
+from research.report.render import KV, Document, Fig, Note, Section, Table, fmt, fmt_date
+from research.report.tearsheet import LEVEL, headline_frame, sharpe_ci, write_document
 
 COMPARISON_KEYS = ("header", "metrics", "equity", "correlation", "rolling")
 
@@ -74,22 +62,10 @@ def _header(recs: list[RunRecord], labels: list[str]) -> Section:
 
 
 def _metrics(recs: list[RunRecord], labels: list[str]) -> Section:
-    from research.analytics import stats as S
-    from research.report.tearsheet import BOOT_N, BOOT_SEED, HEADLINE, LEVEL
-
     sec = Section("metrics", "Headline metrics side by side", pdf_new_page=False,
                   intro="Each run after its own costs, over its own period.")
-    table = pd.DataFrame({lab: [fmt(r.metrics.get(k), kind) for k, _, kind in HEADLINE]
-                          for r, lab in zip(recs, labels, strict=True)},
-                         index=pd.Index([label for _, label, _ in HEADLINE], name="metric"))
-    cis = []
-    for r in recs:
-        x = r.returns.dropna()
-        if len(x) >= 3 and np.ptp(x.to_numpy()) > 0:
-            c = S.bootstrap_ci(x, "sharpe", n=BOOT_N, level=LEVEL, seed=BOOT_SEED)
-            cis.append(f"[{fmt(c.lower)}, {fmt(c.upper)}]")
-        else:
-            cis.append("n/a")
+    table = headline_frame({lab: r.metrics for r, lab in zip(recs, labels, strict=True)})
+    cis = [f"[{fmt(c.lower)}, {fmt(c.upper)}]" if (c := sharpe_ci(r.returns)) is not None else "n/a" for r in recs]
     table.loc[f"Sharpe {LEVEL:.0%} bootstrap interval"] = cis
     sec.add(Table(table))
     return sec
@@ -140,16 +116,11 @@ def write_comparison(folders: list[Path], out: Path, *, pdf: bool = True) -> Pat
     sections = [_header(recs, labels), _metrics(recs, labels), _equity(rets), _correlation(rets), _rolling(rets)]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    draw_figures(sections, out / "figures")
     start, end = rets.dropna(how="all").index[[0, -1]]
     doc = Document(title="Strategy comparison", subtitle=f"{len(recs)} runs · {', '.join(labels)} · "
                    f"{fmt_date(start)} to {fmt_date(end)}", sections=sections,
                    synthetic=any(r.synthetic for r in recs), footer=f"comparison of {len(recs)} runs")
-    path = out / "comparison.html"
-    path.write_text(render_html(doc))
-    if pdf:
-        render_pdf(doc, out / "comparison.pdf")
-    return path
+    return write_document(doc, out / "comparison.html", pdf=pdf)
 
 
 __all__ = ["COMPARISON_KEYS", "KV", "run_labels", "write_comparison"]

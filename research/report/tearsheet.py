@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,8 +49,8 @@ from research.report.render import (
 from research.report.trials import sweep_stats, trial_stats
 from research.report.trials import trials_db as trials_path
 
-__all__ = ["HEADLINE", "SECTION_KEYS", "STAMP_RE", "Section", "build_sections", "fmt", "headline_table",
-           "write_comparison", "write_tearsheet"]
+__all__ = ["HEADLINE", "SECTION_KEYS", "STAMP_RE", "Section", "build_sections", "fmt", "headline_frame",
+           "headline_table", "kpi_strip", "sharpe_ci", "write_comparison", "write_document", "write_tearsheet"]
 
 ROLLING = 252  # 52 weeks of sessions
 BOOT_N = 1000  # bootstrap resamples
@@ -73,11 +74,53 @@ HEADLINE: tuple[tuple[str, str, str], ...] = (
 )
 
 
+def headline_frame(columns: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """The HEADLINE rows of several metrics.json dicts side by side, formatted (n/a where one does not apply)."""
+    data = {col: [fmt(m.get(key), kind) for key, _, kind in HEADLINE] for col, m in columns.items()}
+    return pd.DataFrame(data, index=pd.Index([label for _, label, _ in HEADLINE], name="metric"))
+
+
 def headline_table(metrics: dict[str, Any], name: str = "strategy") -> pd.DataFrame:
     """Strategy and benchmarks side by side, formatted (n/a where a metric does not apply)."""
-    cols = {name: metrics, **metrics.get("benchmarks", {})}
-    data = {col: [fmt(m.get(key), kind) for key, _, kind in HEADLINE] for col, m in cols.items()}
-    return pd.DataFrame(data, index=pd.Index([label for _, label, _ in HEADLINE], name="metric"))
+    return headline_frame({name: metrics, **metrics.get("benchmarks", {})})
+
+
+def sharpe_ci(returns: pd.Series) -> Any:
+    """The seeded stationary-bootstrap interval (BOOT_N, LEVEL) of the Sharpe ratio of the non-missing returns;
+    None when there are fewer than three of them or they never move."""
+    from research.analytics import stats as S
+
+    r = returns.dropna()
+    if len(r) < 3 or not np.ptp(r.to_numpy()) > 0:
+        return None
+    return S.bootstrap_ci(r, "sharpe", n=BOOT_N, level=LEVEL, seed=BOOT_SEED)
+
+
+def kpi_strip(tiles: list[tuple[str, str, str, float | None]], name: str = "key figures") -> Raw:
+    """A strip of KPI tiles (label, value, detail, sign: a negative sign colours the value) for the HTML, and
+    the same figures as a two-column table for the PDF."""
+
+    def tile(label: str, value: str, detail: str, sign: float | None) -> str:
+        neg = sign is not None and np.isfinite(sign) and sign < 0
+        return (f"<div class='kpi'><div class='label'>{html.escape(label)}</div>"
+                f"<div class='value{' neg' if neg else ''}'>{html.escape(value)}</div>"
+                f"<div class='detail'>{html.escape(detail)}</div></div>")
+
+    strip = "<div class='kpis'>" + "".join(tile(*t) for t in tiles) + "</div>"
+    table = Table(pd.DataFrame({"value": [t[1] for t in tiles], "context": [t[2] for t in tiles]},
+                               index=pd.Index([t[0] for t in tiles], name=name)), text=("context",))
+    return Raw(strip, [table])
+
+
+def write_document(doc: Document, path: Path, *, pdf: bool = True) -> Path:
+    """Draw the figures into figures/ next to `path` (one PNG each), write the HTML page at `path` and, with
+    `pdf`, the A4 PDF beside it (same name, .pdf); returns `path`."""
+    path = Path(path)
+    draw_figures(doc.sections, path.parent / "figures")
+    path.write_text(render_html(doc))
+    if pdf:
+        render_pdf(doc, path.with_suffix(".pdf"))
+    return path
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -110,16 +153,13 @@ def honesty(rec: RunRecord, trials_db: Path | None = None) -> Honesty:
 
     r = rec.returns.dropna()
     nan = float("nan")
-    if len(r) >= 3 and np.ptp(r.to_numpy()) > 0:
-        ci = S.bootstrap_ci(r, "sharpe", n=BOOT_N, level=LEVEL, seed=BOOT_SEED)
+    if (ci := sharpe_ci(r)) is not None:
         est, lo, hi, block = ci.estimate, ci.lower, ci.upper, ci.block
     else:
         est, lo, hi, block = M.sharpe(r), nan, nan, 0
     bench: dict[str, tuple[float, float, float]] = {}
     for col in rec.benchmarks.columns:
-        b = rec.benchmarks[col].reindex(r.index).dropna()
-        if len(b) >= 3 and np.ptp(b.to_numpy()) > 0:
-            c = S.bootstrap_ci(b, "sharpe", n=BOOT_N, level=LEVEL, seed=BOOT_SEED)
+        if (c := sharpe_ci(rec.benchmarks[col].reindex(r.index))) is not None:
             bench[str(col)] = (c.estimate, c.lower, c.upper)
     sr, n, skew, kurt = S.sharpe_moments(r)
     psr = S.probabilistic_sharpe_ratio(sr, n, skew, kurt) if np.isfinite(sr) else nan
@@ -169,14 +209,7 @@ class Context:
 # sections
 
 
-def _kpi(label: str, value: str, detail: str = "", sign: float | None = None) -> str:
-    cls = "" if sign is None or not np.isfinite(sign) else (" neg" if sign < 0 else "")
-    return (f"<div class='kpi'><div class='label'>{html.escape(label)}</div>"
-            f"<div class='value{cls}'>{html.escape(value)}</div>"
-            f"<div class='detail'>{html.escape(detail)}</div></div>")
-
-
-def _kpis(ctx: Context) -> tuple[str, Table]:
+def _kpis(ctx: Context) -> Raw:
     m, h = ctx.rec.metrics, ctx.honesty
     spy = m.get("benchmarks", {}).get("SPY", {})
     ci = f"{LEVEL:.0%} CI [{fmt(h.lower)}, {fmt(h.upper)}]"
@@ -189,10 +222,7 @@ def _kpis(ctx: Context) -> tuple[str, Table]:
         ("Beta to SPY", fmt(m.get("beta")), f"alpha {fmt(m.get('alpha'), 'pct')} / yr", None),
         ("Deflated Sharpe", fmt(h.dsr, "pct", 0), f"PSR {fmt(h.psr, 'pct', 0)}, {h.n_trials} trial(s)", None),
     ]
-    strip = "<div class='kpis'>" + "".join(_kpi(*t) for t in tiles) + "</div>"
-    table = Table(pd.DataFrame({"value": [t[1] for t in tiles], "context": [t[2] for t in tiles]},
-                               index=pd.Index([t[0] for t in tiles], name="key figures")), text=("context",))
-    return strip, table
+    return kpi_strip(tiles)
 
 
 def _header(ctx: Context) -> Section:
@@ -216,8 +246,7 @@ def _header(ctx: Context) -> Section:
                 [Note(f"Hypothesis. {cfg.get('hypothesis', '')}", "lead")]))
     if cfg.get("description"):
         sec.add(Note(str(cfg["description"]), "muted"))
-    strip, kpi_table = _kpis(ctx)
-    sec.add(Raw(strip, [kpi_table]))
+    sec.add(_kpis(ctx))
     left = [
         ("Mode", str(cfg.get("mode", ""))),
         ("Parameters", params),
@@ -568,7 +597,6 @@ def write_tearsheet(folder: Path, *, pdf: bool = True, trials_db: Path | None = 
 
         raise ConfigError(f"{folder}: returns.parquet holds no return, so there is nothing to report; run it again.")
     sections = build_sections(rec, trials_db)
-    draw_figures(sections, folder / "figures")
     r = rec.returns.dropna()
     doc = Document(
         title=f"{rec.name} — tear sheet",
@@ -578,11 +606,7 @@ def write_tearsheet(folder: Path, *, pdf: bool = True, trials_db: Path | None = 
         footer=f"{rec.name} · inputs sha256 {str((rec.provenance or {}).get('data_hash', ''))[:16]} · "
                f"run {(rec.provenance or {}).get('created_utc', '')}",
     )
-    out = folder / "tearsheet.html"
-    out.write_text(render_html(doc))
-    if pdf:
-        render_pdf(doc, folder / "tearsheet.pdf")
-    return out
+    return write_document(doc, folder / "tearsheet.html", pdf=pdf)
 
 
 def write_comparison(folders: list[Path], out: Path, *, pdf: bool = True) -> Path:

@@ -1,121 +1,102 @@
-"""The sweep folder and its tear sheet (HTML and PDF): ranked table, heatmap, luck statistics in words.
+"""The sweep folder and its tear sheet (HTML and PDF): verdict, luck statistics, ranked table, heatmap.
 
 results/sweeps/<strategy>/<stamp>/ holds sweep.parquet (params + metrics, ranked), returns.parquet (daily
 returns of the kept configs, and the benchmark), stats.json, sweep.json (grid, data, timing) and
-tearsheet.html / tearsheet.pdf with figures/*.png. Rendering reuses the run tear sheet's HTML/PDF helpers.
+tearsheet.html / tearsheet.pdf with figures/*.png. The sheet is a `research.report.render.Document`, rendered
+like a run's tear sheet (header card, synthetic banner, KPI strip, the A4 PDF).
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
+from research.report.figures import _log_ticks, styled
+from research.report.render import (
+    KV,
+    Document,
+    Fig,
+    Note,
+    Raw,
+    Section,
+    Table,
+    fmt,
+    fmt_date,
+    kv_html,
+    table_html,
+)
+from research.report.tearsheet import kpi_strip, write_document
 from research.run import RESULTS, write_json
 from research.sweep import figures as F
-from research.sweep.runner import SweepResult, analyse, config_label
+from research.sweep.runner import DSR_LEVEL, SweepResult, SweepStats, analyse, config_label
 
 TABLE_ROWS = 25
-CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:24px auto;max-width:1080px;color:#222}
-h1{margin-bottom:4px} h2{border-bottom:2px solid #1f4e79;padding-bottom:3px;margin-top:28px}
-.banner{background:#fff3cd;border:2px solid #e0b000;padding:8px 12px;font-weight:bold;margin:10px 0}
-table{border-collapse:collapse;font-size:13px;margin:8px 0}
-td,th{border-bottom:1px solid #ddd;padding:3px 10px;text-align:right}
-table.kv th{text-align:left;color:#555;white-space:nowrap} table.kv td{text-align:left}
-img{max-width:100%;display:block;margin:8px 0}
-.fig,table,section h2{break-inside:avoid;page-break-inside:avoid}
-"""
 SHOWN = ("sharpe", "active_sharpe", "sortino", "cagr", "volatility", "max_drawdown", "turnover")
 PCT = {"cagr", "volatility", "max_drawdown", "active_return", "total_return"}
+SECTION_KEYS = ("header", "luck", "ranked", "heatmap")
+#: Column headings of the sheet's ranked table.
+HEADINGS = {"sharpe": "Sharpe", "active_sharpe": "active Sharpe", "sortino": "Sortino", "cagr": "CAGR",
+            "volatility": "volatility", "max_drawdown": "max drawdown", "turnover": "turnover"}
 
 
-@dataclass
-class Section:
-    """One section of a sheet: a title, HTML fragments, named figures, and plain lines for the PDF."""
-
-    key: str
-    title: str
-    html: list[str] = field(default_factory=list)
-    figures: list[tuple[str, Figure]] = field(default_factory=list)
-    text: list[str] = field(default_factory=list)
+def score_label(score: str) -> str:
+    """'active Sharpe' for active_sharpe: the score as words."""
+    return HEADINGS.get(score, score.replace("_", " "))
 
 
-def table_html(df: pd.DataFrame) -> str:
-    return df.to_html(classes="tbl", border=0, escape=True, na_rep="n/a")
+def figure(name: str, make: Callable[..., Figure], *args: Any, caption: str = "") -> Fig:
+    """A sweep figure built under the tear-sheet style (log axes with plain ticks: 1, 2, 5), as a block."""
+    fig = styled(make)(*args)
+    for ax in fig.axes:
+        if ax.get_yscale() == "log":
+            _log_ticks(ax, *ax.get_ylim())
+        if ax.images:  # no grid lines across the cells of a heatmap
+            ax.grid(False)
+    return Fig(name, fig, caption)
 
 
-def kv_html(rows: list[tuple[str, str]]) -> str:
-    return "<table class='kv'>" + "".join(
-        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows) + "</table>"
+def is_synthetic(data_name: str) -> bool:
+    """Whether a data set's name is the synthetic market's (`synthetic(seed=..., ...)`)."""
+    return str(data_name).startswith("synthetic")
 
 
-def png_bytes(fig: Figure, dpi: int = 110) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
+def synthetic_banner() -> Note:
+    return Note("SYNTHETIC DATA — a simulated market with planted, documented mechanisms. These results are not "
+                "market history and say nothing about real returns.", "banner")
 
 
-def render_html(title: str, sections: list[Section], images: dict[str, bytes]) -> str:
-    """One self-contained page (images inline as data URIs)."""
-    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-             f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>"]
-    for sec in sections:
-        parts.append(f"<section id='{sec.key}'>")
-        if sec.key != "header":
-            parts.append(f"<h2>{html.escape(sec.title)}</h2>")
-        parts += sec.html
-        for name, _ in sec.figures:
-            b64 = base64.b64encode(images[name]).decode()
-            parts.append(f"<div class='fig'><img alt='{html.escape(name)}' src='data:image/png;base64,{b64}'></div>")
-        parts.append("</section>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+def meta_block(left: KV, right: KV) -> Raw:
+    """Two definition tables side by side (one under the other in the PDF), as in the run tear sheet's header."""
+    return Raw(f"<div class='meta'><div>{kv_html(left)}</div><div>{kv_html(right)}</div></div>", [left, right])
 
 
-def _text_page(pdf: PdfPages, title: str, lines: list[str]) -> None:
-    per_page = 70
-    for start in range(0, max(len(lines), 1), per_page):
-        fig = plt.figure(figsize=(8.27, 11.69))
-        fig.text(0.05, 0.97, title, fontsize=13, fontweight="bold", va="top")
-        fig.text(0.05, 0.94, "\n".join(lines[start:start + per_page]), fontsize=6.5, family="monospace", va="top")
-        pdf.savefig(fig)
-        plt.close(fig)
+def verdict_block(title: str, text: str, good: bool) -> Raw:
+    """A sentence stated prominently: a green or amber box with a bold lead-in."""
+    kind = "ok" if good else "warn"
+    return Raw(f"<p class='{kind} lead'><b>{html.escape(title)}</b> {html.escape(text)}</p>",
+               [Note(f"{title} {text}", kind)])
 
 
-def write_sheet(folder: Path, title: str, sections: list[Section], pdf: bool = True) -> Path:
-    """tearsheet.html (+ tearsheet.pdf) and figures/*.png in `folder`; figures are closed afterwards."""
-    figdir = folder / "figures"
-    figdir.mkdir(parents=True, exist_ok=True)
-    images: dict[str, bytes] = {}
-    for i, (name, fig) in enumerate(f for s in sections for f in s.figures):
-        images[name] = png_bytes(fig)
-        (figdir / f"{i:02d}_{name}.png").write_bytes(images[name])
-    out = folder / "tearsheet.html"
-    out.write_text(render_html(title, sections, images))
-    if pdf:
-        with PdfPages(folder / "tearsheet.pdf") as doc:
-            for sec in sections:
-                if sec.text:
-                    _text_page(doc, title if sec.key == "header" else sec.title, sec.text)
-                for _, fig in sec.figures:
-                    doc.savefig(fig)
-            doc.infodict()["Title"] = title
-            doc.infodict()["Creator"] = "flowbt"
-    for s in sections:
-        for _, fig in s.figures:
-            plt.close(fig)
-    return out
+def hypothesis_block(strategy: str) -> Raw | None:
+    """The strategy's hypothesis when it is registered (a sweep may be of an unregistered Strategy object)."""
+    import strategies
+    from research.errors import ConfigError
+
+    try:
+        text = strategies.get(strategy).hypothesis
+    except ConfigError:
+        return None
+    if not text:
+        return None
+    return Raw(f"<p class='hypothesis'><b>Hypothesis.</b> {html.escape(text)}</p>",
+               [Note(f"Hypothesis. {text}", "lead")])
 
 
 def sweep_folder(strategy: str, out: Path | None = None) -> Path:
@@ -144,72 +125,185 @@ def ranked_table(result: SweepResult, rows: int = TABLE_ROWS) -> pd.DataFrame:
     out = pd.DataFrame(index=t.index)
     out["params"] = [config_label(result, int(c)) for c in t.index]
     for c in cols:
-        out[c] = [f"{v:.2%}" if c in PCT else f"{v:.2f}" for v in t[c].to_numpy(dtype=float)]
+        out[c] = [fmt(v, "pct" if c in PCT else "num") for v in t[c].to_numpy(dtype=float)]
     out.index.name = "config"
     return out
 
 
-def build_sections(result: SweepResult, heatmap: tuple[str, str] | None = None) -> list[Section]:
-    st = result.stats or analyse(result)
+def _label(result: SweepResult) -> str:
+    return score_label(result.score)
+
+
+def sheet_table(result: SweepResult, rows: int = TABLE_ROWS) -> pd.DataFrame:
+    """The sheet's ranked table, best first: config id, one column per varied parameter, the metrics."""
+    t = result.table.head(rows)
+    keys = result.varied or list(result.table.attrs["params"])
+    out = pd.DataFrame(index=pd.Index([str(c) for c in t.index], name="config"))
+    for k in keys:
+        out[k] = [str(v) for v in t[k].to_numpy()]
+    metrics = [result.score] + [c for c in SHOWN if c != result.score]
+    for c in metrics:
+        if c in t.columns and t[c].notna().any():
+            out[HEADINGS.get(c, c)] = [fmt(v, "pct", 1) if c in PCT else fmt(v) for v in t[c].to_numpy(dtype=float)]
+    return out
+
+
+def _kpis(result: SweepResult, st: SweepStats) -> Raw:
+    row = result.table.loc[result.best]
+    b = st.bootstrap
+    ci = f"{b.level:.0%} CI [{fmt(b.lower)}, {fmt(b.upper)}]" if b is not None else "no bootstrap interval"
+    cagr, mdd = row.get("cagr"), row.get("max_drawdown")
+    tiles: list[tuple[str, str, str, float | None]] = [(f"Best {_label(result)}", fmt(st.score), ci, st.score)]
+    if result.benchmark:
+        tiles.append(("Its Sharpe", fmt(st.sharpe), f"CAGR {fmt(cagr, 'pct', 1)}, max DD {fmt(mdd, 'pct', 1)}",
+                      st.sharpe))
+    else:
+        tiles.append(("Its CAGR", fmt(cagr, "pct", 1), f"max drawdown {fmt(mdd, 'pct', 1)}", cagr))
+    tiles += [
+        ("Best from luck", fmt(st.expected_max_sharpe), f"expected best of {st.n_trials:,} trials", None),
+        ("Deflated Sharpe p", fmt(st.dsr), f"PSR {fmt(st.psr)}; needs {DSR_LEVEL}", None),
+        ("PBO", fmt(st.pbo.pbo) if st.pbo is not None else "n/a",
+         f"top {st.pbo.n_configs} configs; needs < 0.5" if st.pbo is not None else "too few returns kept",
+         None),
+        ("SPA p", fmt(st.spa.consistent, "num", 3) if st.spa is not None else "n/a",
+         f"{st.spa.n_strategies} configs against 0" if st.spa is not None else "not run", None),
+    ]
+    return kpi_strip(tiles)
+
+
+def _header(result: SweepResult, st: SweepStats) -> Section:
     t = result.table
-    best = result.best
-    head = Section("header", "Sweep")
-    facts = [
-        ("Strategy", result.strategy), ("Data", result.data_name), ("Configs", f"{len(t):,}"),
+    idx = result.returns.index
+    period = (f"{fmt_date(idx[0])} to {fmt_date(idx[-1])} ({len(idx):,} sessions, {len(idx) / 252:.1f} years)"
+              if len(idx) else "no returns kept")
+    sec = Section("header", result.strategy)
+    if is_synthetic(result.data_name):
+        sec.add(synthetic_banner())
+    if (hyp := hypothesis_block(result.strategy)) is not None:
+        sec.add(hyp)
+    sec.add(verdict_block(f"Verdict: {st.verdict}.", st.statement, st.verdict == "survives"))
+    sec.add(_kpis(result, st))
+    against = f" against {result.benchmark}" if result.benchmark else " (no benchmark)"
+    left = KV([
+        ("Configs", f"{len(t):,}"),
         ("Grid", "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in result.grid.items())),
-        ("Ranked by", f"{result.score}" + (f" (against {result.benchmark})" if result.benchmark else "")),
+        ("Ranked by", f"{result.score}{against}"),
+        ("Best config", f"{result.best}: {config_label(result, result.best)}"),
+    ], "Sweep")
+    right = KV([
+        ("Data", result.data_name),
+        ("Period", period),
         ("Kernel", f"{result.kind} on executor '{result.executor}', {result.seconds:.1f} s "
                    f"({len(t) / max(result.seconds, 1e-9):,.0f} configs/s including preparation)"),
-        ("Best config", f"{best}: {config_label(result, best)}"),
-    ]
-    head.html.append(kv_html(facts))
-    head.html.append(f"<div class='banner'>{html.escape(st.statement)}</div>")
-    head.text = [f"{k}: {v}" for k, v in facts] + ["", st.statement]
+        ("Sweep", result.sweep_id),
+        ("Input hash", f"sha256 {result.data_hash}"),
+    ], "Run")
+    sec.add(meta_block(left, right))
+    return sec
 
-    luck = Section("luck", "Is it luck? Deflated Sharpe, PBO, bootstrap, SPA")
+
+def _luck(result: SweepResult, st: SweepStats) -> Section:
+    t = result.table
+    label = _label(result)
+    sec = Section("luck", "Is it luck? Deflated Sharpe, PBO, bootstrap, SPA",
+                  intro=f"Does the best of {len(t):,} configurations still stand out once the number of "
+                        "configurations tried is accounted for?")
+    # labels short enough for the PDF's label column
     rows = [
         ("Trials counted", f"{st.n_trials:,} ({st.trials_source}, same data)"),
-        ("Sharpe variance across trials (annual)", f"{st.sr_variance * 252:.4f}"),
-        ("Best Sharpe expected from luck (annual)", f"{st.expected_max_sharpe:.2f}"),
-        (f"Best {result.score}", f"{st.score:.2f}"),
-        ("Probabilistic Sharpe (vs 0)", f"{st.psr:.3f}"),
-        ("Deflated Sharpe p", f"{st.dsr:.3f} (survives at >= 0.95)"),
+        ("Sharpe variance (annual)", f"{fmt(st.sr_variance * 252, 'num', 4)} across the trials"),
+        ("Expected best from luck", f"{fmt(st.expected_max_sharpe)}: the best annual Sharpe ratio of "
+                                    f"{st.n_trials:,} unskilled trials"),
+        (f"Best {label}", f"{fmt(st.score)} (config {result.best})"),
+        ("Probabilistic Sharpe (PSR)", f"{fmt(st.psr, 'num', 3)}: probability its true Sharpe ratio is above 0"),
+        ("Deflated Sharpe p", f"{fmt(st.dsr, 'num', 3)} (survives at >= {DSR_LEVEL})"),
     ]
     if st.pbo is not None:
-        rows.append(("PBO (CSCV) among the top candidates", f"{st.pbo.pbo:.2f} over the top {st.pbo.n_configs}, "
-                                                          f"{st.pbo.n_splits} blocks, {st.pbo.n_combinations:,} splits"))
-        rows.append(("P(out-of-sample loss) of the in-sample winner", f"{st.pbo.prob_oos_loss:.2f}"))
+        rows.append(("PBO, top candidates", f"{fmt(st.pbo.pbo)} over the top {st.pbo.n_configs} (CSCV, "
+                     f"{st.pbo.n_splits} blocks, {st.pbo.n_combinations:,} splits)"))
+        rows.append(("P(OOS loss) of IS winner", f"{fmt(st.pbo.prob_oos_loss)}: share of splits where the in-sample "
+                     f"winner's out-of-sample {label} is below 0"))
     if st.pbo_search is not None:
-        rows.append(("PBO over the whole search", f"{st.pbo_search.pbo:.2f} over {st.pbo_search.n_configs} configs "
-                                                  "spread evenly over the ranking"))
+        rows.append(("PBO, whole search", f"{fmt(st.pbo_search.pbo)} over {st.pbo_search.n_configs} configs "
+                     "spread evenly over the ranking"))
     if st.bootstrap is not None:
         b = st.bootstrap
-        rows.append((f"Bootstrap {b.level:.0%} CI of the best's Sharpe",
-                     f"[{b.lower:.2f}, {b.upper:.2f}] (stationary, block {b.block}, {b.n} resamples)"))
+        rows.append((f"Bootstrap {b.level:.0%} interval", f"[{fmt(b.lower)}, {fmt(b.upper)}] of the best's {label} "
+                     f"(stationary, block {b.block}, {b.n} resamples)"))
     if st.spa is not None:
-        rows.append((f"SPA p ({st.spa.n_strategies} configs over the ranking vs 0)", f"{st.spa.consistent:.3f}"))
-    luck.html.append(kv_html(rows))
-    luck.text = [f"{k}: {v}" for k, v in rows]
-    score_label = result.score.replace("_", " ")
-    luck.figures.append(("score_histogram", F.score_histogram(t[result.score], st.expected_max_sharpe,
-                                                               st.score, score_label)))
+        rows.append(("SPA p (Hansen)", f"{fmt(st.spa.consistent, 'num', 3)} ({st.spa.n_strategies} configs spread "
+                     "over the ranking, against 0)"))
+    sec.add(KV(rows))
+    sec.add(Note(f"The verdict: survives when the deflated Sharpe p is at least {DSR_LEVEL} and the PBO among the "
+                 "top candidates is below 0.5; otherwise likely luck. The deflated Sharpe ratio is the probability "
+                 "that the best config's true Sharpe ratio beats the best that as many unskilled trials would show; "
+                 "PBO is the probability that picking the in-sample best of the candidates lands below their median "
+                 "out of sample.", "muted"))
+    sec.add(figure("score_histogram", F.score_histogram, t[result.score], st.expected_max_sharpe, st.score, label,
+                   caption=f"The {label} of every config. Red: the best; dashed: the best Sharpe ratio expected "
+                           f"from {st.n_trials:,} trials with no skill and the observed spread of their Sharpe "
+                           "ratios. A best to the right of the dashed line is what skill would look like."))
     if st.pbo is not None:
-        luck.figures.append(("pbo", F.pbo_panel(st.pbo.logits, st.pbo.is_metric, st.pbo.oos_metric, st.pbo.pbo)))
+        sec.add(figure("pbo", F.pbo_panel, st.pbo.logits, st.pbo.is_metric, st.pbo.oos_metric, st.pbo.pbo,
+                       caption=f"Combinatorially symmetric cross-validation over the top {st.pbo.n_configs} "
+                               f"candidates ({st.pbo.n_combinations:,} ways to split {st.pbo.n_splits} time blocks "
+                               "into halves). Left: logit of the out-of-sample rank of each split's in-sample "
+                               "winner; PBO is the share at or below 0. Right: that winner's in-sample Sharpe "
+                               "against its out-of-sample Sharpe."))
+    else:
+        sec.add(Note("No PBO: fewer than two candidate configs or fewer than 32 sessions of kept returns.",
+                     "empty"))
+    return sec
 
-    ranked = Section("ranked", f"Top {min(TABLE_ROWS, len(t))} configs")
-    table = ranked_table(result)
-    ranked.html.append(table_html(table))
-    ranked.text = table.to_string().splitlines()
+
+def _ranked(result: SweepResult) -> Section:
+    t = result.table
+    sec = Section("ranked", f"Top {min(TABLE_ROWS, len(t))} configs",
+                  intro="Which configurations rank highest, and how different are their equity curves?")
+    table = Table(sheet_table(result), f"Ranked by {_label(result)}, best first")
+    sec.add(Raw(f"<div style='overflow-x:auto'>{table_html(table)}</div>", [table]))  # wide grids scroll
     keep = [c for c in t.index[:10] if c in result.returns.columns]
-    ranked.figures.append(("top_equity", F.top_equity(result.returns[keep], best, result.bench, result.benchmark)))
+    if keep:
+        sec.add(figure("top_equity", F.top_equity, result.returns[keep], result.best, result.bench,
+                       result.benchmark,
+                       caption=f"Growth of 1 of the {len(keep)} best configs (grey), the best (blue) and the "
+                               "benchmark (dashed), log scale, after costs. Nothing here corrects for luck: the "
+                               "best curve is also the one luck flatters most."))
+    return sec
 
-    sections = [head, luck, ranked]
+
+def _heatmap(result: SweepResult, heatmap: tuple[str, str] | None) -> Section:
     axes = heatmap_axes(result, heatmap)
-    if axes:
-        hm = Section("heatmap", f"Heatmap: {axes[0]} x {axes[1]}")
-        hm.figures.append(("heatmap", F.heatmap(t, axes[0], axes[1], result.score, score_label)))
-        sections.append(hm)
-    return sections
+    title = f"Heatmap: {axes[0]} x {axes[1]}" if axes else "Heatmap"
+    sec = Section("heatmap", title,
+                  intro="Is the best an isolated peak, or part of a plateau of good configurations?")
+    if axes is None:
+        sec.add(Note("No heatmap: the grid varies fewer than two parameters.", "empty"))
+        return sec
+    x, y = axes
+    label = _label(result)
+    sec.add(figure("heatmap", F.heatmap, result.table, x, y, result.score, label,
+                   caption=f"Each cell: the best {label} over the other parameters for that {y} and {x}. A "
+                           "plateau of similar values is more credible than one bright cell."))
+    return sec
+
+
+def build_sections(result: SweepResult, heatmap: tuple[str, str] | None = None) -> list[Section]:
+    """The sweep sheet's sections: header (verdict, key figures), luck statistics, ranked configs, heatmap."""
+    st = result.stats or analyse(result)
+    return [_header(result, st), _luck(result, st), _ranked(result), _heatmap(result, heatmap)]
+
+
+def sweep_document(result: SweepResult, heatmap: tuple[str, str] | None = None) -> Document:
+    idx = result.returns.index
+    span = f" · {fmt_date(idx[0])} to {fmt_date(idx[-1])}" if len(idx) else ""
+    against = f" against {result.benchmark}" if result.benchmark else ""
+    return Document(
+        title=f"{result.strategy} — sweep of {result.n_configs:,} configs",
+        subtitle=f"{result.data_name}{span} · ranked by {_label(result)}{against}",
+        sections=build_sections(result, heatmap), synthetic=is_synthetic(result.data_name),
+        footer=f"sweep {result.sweep_id} · inputs sha256 {result.data_hash[:16]}",
+    )
 
 
 def write_sweep(result: SweepResult, out: Path | None = None, *, heatmap: tuple[str, str] | None = None,
@@ -232,8 +326,7 @@ def write_sweep(result: SweepResult, out: Path | None = None, *, heatmap: tuple[
     rets.to_parquet(folder / "returns.parquet")
     write_json(folder / "stats.json", st.to_dict())
     write_json(folder / "sweep.json", _meta(result))
-    title = f"{result.strategy} — sweep of {result.n_configs:,} configs"
-    write_sheet(folder, title, build_sections(result, heatmap), pdf)
+    write_document(sweep_document(result, heatmap), folder / "tearsheet.html", pdf=pdf)
     return folder
 
 

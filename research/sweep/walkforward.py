@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -40,6 +40,9 @@ from research.sweep import kernel, plans
 from research.sweep.executors import progress_enabled
 from research.sweep.grid import expand
 from research.sweep.runner import evaluate, make_job, resolve_benchmark
+
+if TYPE_CHECKING:
+    from research.report.render import Document
 
 Scheme = Literal["anchored", "rolling"]
 RULES = ("max_score",)
@@ -202,8 +205,7 @@ def write_walkforward(wf: WalkForwardResult, data: MarketData, out: Path | None 
                       run_tearsheet: bool = True) -> Path:
     """results/walkforward/<strategy>/<stamp>/: folds.csv, summary.json, the sheet, and oos/ (a run folder)."""
     import strategies
-    from research.sweep import figures as F
-    from research.sweep.report import Section, kv_html, table_html, write_sheet
+    from research.report.tearsheet import write_document
 
     folder = Path(out) if out is not None else (
         RESULTS / "walkforward" / wf.strategy / datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ"))
@@ -219,33 +221,89 @@ def write_walkforward(wf: WalkForwardResult, data: MarketData, out: Path | None 
         from research.report.tearsheet import write_tearsheet
 
         write_tearsheet(run_dir, pdf=pdf)
-    m = wf.oos_metrics
-    facts = [
-        ("Strategy", wf.strategy), ("Data", wf.data_name),
-        ("Scheme", f"{wf.scheme}, {len(wf.folds)} folds, rule {wf.rule} (highest in-sample {wf.score}; "
-                   "ties to the first config)"),
-        ("Configs per fold", f"{wf.n_configs:,}"),
-        ("Out of sample", f"{wf.folds['oos_start'].iloc[0]} .. {wf.folds['oos_end'].iloc[-1]}"),
-        ("OOS Sharpe", f"{m['sharpe']:.2f}"), ("OOS CAGR", f"{m['cagr']:.2%}"),
-        ("OOS max drawdown", f"{m['max_drawdown']:.2%}"),
-    ]
-    if wf.benchmark:
-        facts.append((f"OOS active Sharpe vs {wf.benchmark}", f"{m['active_sharpe']:.2f}"))
-    facts.append(("Mean in-sample score of the chosen configs", f"{wf.folds['is_score'].mean():.2f}"))
-    facts.append(("Mean out-of-sample score of the chosen configs", f"{wf.folds['oos_score'].mean():.2f}"))
-    head = Section("header", "Walk-forward")
-    head.html.append(kv_html(facts))
-    head.text = [f"{k}: {v}" for k, v in facts]
-    sec = Section("folds", "Folds")
-    show = wf.folds.copy()
-    for c in ("is_score", "oos_score"):
-        show[c] = show[c].map(lambda v: f"{v:.2f}")
-    sec.html.append(table_html(show.set_index("fold")))
-    sec.text = show.to_string(index=False).splitlines()
-    sec.figures.append(("oos_equity", F.walkforward_equity(wf.oos_returns, wf.bench, wf.folds, wf.strategy)))
-    sec.figures.append(("is_oos", F.is_oos_bars(wf.folds)))
-    write_sheet(folder, f"{wf.strategy} — walk-forward ({wf.scheme})", [head, sec], pdf)
+    doc = walkforward_document(wf, data, strat.hypothesis, run_tearsheet=run_tearsheet)
+    write_document(doc, folder / "tearsheet.html", pdf=pdf)
     write_json(folder / "summary.json", {"strategy": wf.strategy, "scheme": wf.scheme, "rule": wf.rule,
-                                         "n_configs": wf.n_configs, "oos_metrics": m,
+                                         "n_configs": wf.n_configs, "oos_metrics": wf.oos_metrics,
                                          "seconds": round(wf.seconds, 3)})
     return folder
+
+
+def walkforward_document(wf: WalkForwardResult, data: MarketData, hypothesis: str = "", *,
+                         run_tearsheet: bool = True) -> Document:
+    """The walk-forward sheet as a `research.report.render.Document`: header (summary, key figures) and folds."""
+    import html
+
+    from research.report.render import KV, Document, Note, Raw, Section, Table, fmt, fmt_date
+    from research.report.tearsheet import kpi_strip
+    from research.sweep import figures as F
+    from research.sweep.report import figure, meta_block, score_label, synthetic_banner
+
+    m, folds = wf.oos_metrics, wf.folds
+    start, end = fmt_date(folds["oos_start"].iloc[0]), fmt_date(folds["oos_end"].iloc[-1])
+    score = score_label(wf.score)
+    is_mean, oos_mean = float(folds["is_score"].mean()), float(folds["oos_score"].mean())
+
+    head = Section("header", wf.strategy)
+    if data.synthetic:
+        head.add(synthetic_banner())
+    if hypothesis:
+        head.add(Raw(f"<p class='hypothesis'><b>Hypothesis.</b> {html.escape(hypothesis)}</p>",
+                     [Note(f"Hypothesis. {hypothesis}", "lead")]))
+    head.add(Note(f"Out of sample, {start} to {end}, trading each fold's config chosen by its in-sample {score} "
+                  f"gave a Sharpe ratio of {fmt(m.get('sharpe'))} and a CAGR of {fmt(m.get('cagr'), 'pct', 1)}. The "
+                  f"chosen configs scored {fmt(is_mean)} in sample and {fmt(oos_mean)} out of sample on average.",
+                  "lead"))
+    tiles: list[tuple[str, str, str, float | None]] = [
+        ("OOS Sharpe", fmt(m.get("sharpe")), f"{len(folds)} folds stitched", m.get("sharpe")),
+    ]
+    if wf.benchmark:
+        tiles.append(("OOS active Sharpe", fmt(m.get("active_sharpe")), f"against {wf.benchmark}",
+                      m.get("active_sharpe")))
+    tiles += [
+        ("OOS CAGR", fmt(m.get("cagr"), "pct", 1), f"total {fmt(m.get('total_return'), 'pct', 0)}", m.get("cagr")),
+        ("OOS max drawdown", fmt(m.get("max_drawdown"), "pct", 1), f"volatility {fmt(m.get('volatility'), 'pct', 1)}",
+         None),
+        ("Chosen, in sample", fmt(is_mean), f"mean {score} of the picks", is_mean),
+        ("Chosen, out of sample", fmt(oos_mean), f"mean {score}, next window", oos_mean),
+    ]
+    head.add(kpi_strip(tiles))
+    left = KV([
+        ("Scheme", f"{wf.scheme}, {len(folds)} folds"),
+        ("Rule", f"{wf.rule}: the highest in-sample {wf.score}; ties to the first config in grid order"),
+        ("Configs per fold", f"{wf.n_configs:,}"),
+        ("Out of sample", f"{start} to {end}"),
+    ], "Walk-forward")
+    right = KV([
+        ("Data", wf.data_name),
+        ("Benchmark", wf.benchmark or "none"),
+        ("Run time", f"{wf.seconds:.1f} s"),
+        ("Out-of-sample run", "oos/ (a run folder" + (" with its own tear sheet)" if run_tearsheet else ")")),
+    ], "Run")
+    head.add(meta_block(left, right))
+
+    sec = Section("folds", "Folds", intro="Which config did each fold choose, and did it hold up out of sample?")
+    show = pd.DataFrame({
+        "train": [f"{fmt_date(a)} to {fmt_date(b)}" for a, b in zip(folds["train_start"], folds["train_end"],
+                                                                    strict=True)],
+        "out of sample": [f"{fmt_date(a)} to {fmt_date(b)}" for a, b in zip(folds["oos_start"], folds["oos_end"],
+                                                                            strict=True)],
+        "config": [str(c) for c in folds["config"]], "params": [str(p) for p in folds["params"]],
+        f"IS {score}": [fmt(v) for v in folds["is_score"]], f"OOS {score}": [fmt(v) for v in folds["oos_score"]],
+        "OOS rank": [f"{int(k)} of {wf.n_configs}" for k in folds["oos_rank"]],
+    }, index=pd.Index([str(f) for f in folds["fold"]], name="fold"))
+    sec.add(Table(show, "One row per fold: the training window, the test window, the chosen config",
+                  text=("train", "out of sample", "params"), pdf_max_cell=48))
+    sec.add(figure("oos_equity", F.walkforward_equity, wf.oos_returns, wf.bench, folds, wf.strategy,
+                   caption="Growth of 1 of the stitched out-of-sample portfolio (one engine run, switching costs "
+                           "paid) against the benchmark, log scale; dotted lines mark the start of each fold."))
+    sec.add(figure("is_oos", F.is_oos_bars, folds,
+                   caption=f"Each fold's chosen config: its in-sample {score} (grey) and its {score} in the "
+                           "following test window (blue). Out-of-sample bars well below the in-sample ones are "
+                           "the cost of choosing by in-sample performance."))
+    return Document(
+        title=f"{wf.strategy} — walk-forward ({wf.scheme})",
+        subtitle=f"{wf.data_name} · out of sample {start} to {end} · {len(folds)} folds of {wf.n_configs:,} configs",
+        sections=[head, sec], synthetic=bool(data.synthetic),
+        footer=f"{wf.strategy} · walk-forward, {wf.scheme}, rule {wf.rule}",
+    )
