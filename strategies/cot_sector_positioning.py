@@ -32,8 +32,11 @@ def positioning(data: MarketData, window: int, min_weeks: int, stale_weeks: int)
     if not have:
         raise ConfigError("cot_sector_positioning: no sector futures in the CFTC panel")
     net = cot_observations(data, "lev_money_net_pct_oi", have)
-    score = standardise(net, "percentile", window, min_weeks).ffill(limit=stale_weeks - 1 if stale_weeks > 1
-                                                                    else None)
+    if stale_weeks < 1:
+        raise ConfigError(f"cot_sector_positioning: stale_weeks must be >= 1, got {stale_weeks}")
+    score = standardise(net, "percentile", window, min_weeks)
+    if stale_weeks > 1:  # a report is used for its own week and stale_weeks - 1 more; 1 = its own week only
+        score = score.ffill(limit=stale_weeks - 1)
     score = score.reindex(columns=SECTOR_TICKERS)
     start = score.first_valid_index()
     if start is None:
