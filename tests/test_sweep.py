@@ -59,7 +59,11 @@ def assert_agrees(met_row, ret, res, m):
     assert int(met_row["n_obs"]) == m["n_days"]
 
 
-@pytest.mark.parametrize("name", plans.available())
+#: Plans of strategies that run on the synthetic market (real-data plans: tests/test_sweep_real.py).
+SYNTHETIC_PLANS = [n for n in plans.available() if "real-data" not in strategies.get(n).tags]
+
+
+@pytest.mark.parametrize("name", SYNTHETIC_PLANS)
 def test_plan_matches_strategy_and_engine(market, name):
     """Every plan: weights() identical on sampled configs; metrics and daily returns equal to the engine's."""
     strat = strategies.get(name)

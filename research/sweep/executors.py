@@ -54,31 +54,88 @@ def n_segments(mk: nb.Market) -> int:
     return max(int(mk.seg_of.max()) + 1, 1) if len(mk.seg_of) else 1
 
 
-def run_chunk(job: Job, lo: int, hi: int) -> ChunkResult:
-    """Run configs lo..hi-1 of the job (fused kernel, or the engine per config for a generic plan)."""
+def distinct(keys: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(configs to simulate, representative of each config) from weight fingerprints (C, 2).
+
+    The representative of a config is the first config with the same fingerprint (same weights, same
+    portfolio); configs in `keep` (those whose daily returns are wanted) are simulated themselves.
+    """
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    rep = first[inverse.ravel()]
+    todo = np.union1d(first, keep).astype(np.int64)
+    return todo, rep
+
+
+def fused_configs(job: Job, lo: int, hi: int, dedupe: bool = True,
+                  done: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Configs lo..hi-1 of a fused job: (acc, seg, local return slots, returns, compilations).
+
+    With `dedupe`, every config's weights are fingerprinted first (the plan's `keys_nb`, cheap: no
+    simulation) and only distinct weights are simulated (`distinct`); the others copy their metrics.
+    `done(k)` is called as configs complete (for progress), k configs at a time.
+    """
     mk = job.market
-    n = mk.close.shape[0]
-    s = n_segments(mk)
+    p = job.plan
+    mod = importlib.import_module(p.module)
+    drivers = [mod.sweep_nb] + ([mod.keys_nb] if hasattr(mod, "keys_nb") else [])
+    before = sum(_compiled(d) for d in drivers)
+    n_dec, m = mk.no_price.shape
+    count = hi - lo
+    ints = p.ints[lo:hi]
+    floats = p.floats[lo:hi]
     global_slots = job.slots[lo:hi]
     want = np.flatnonzero(global_slots >= 0)
+    local = np.full(count, -1, dtype=np.int64)
+    local[want] = np.arange(len(want))
+    acc = np.zeros((count, nb.N_ACC))
+    seg = np.zeros((count, n_segments(mk), nb.N_SEG))
+    ret = np.zeros((len(want), mk.close.shape[0]))
+    everyone = np.arange(count, dtype=np.int64)
+    if not hasattr(mod, "keys_nb"):  # a plan with the one-pass driver sweep_nb(mk, a, ints, floats, slots, ...)
+        mod.sweep_nb(mk, p.arrays, ints, floats, local, acc, seg, ret)
+        if done is not None:
+            done(count)
+        return acc, seg, local, ret, sum(_compiled(d) for d in drivers) - before
+    if dedupe and count > 1:
+        keys = np.zeros((count, 2), dtype=np.uint64)
+        mod.keys_nb(p.arrays, ints, floats, n_dec, m, everyone, keys)
+        todo, rep = distinct(keys, want)
+    else:
+        todo, rep = everyone, everyone
+    step = nb.BLOCK * 64 if done is not None else max(len(todo), 1)
+    for s0 in range(0, len(todo), step):
+        part = todo[s0:s0 + step]
+        mod.sweep_nb(mk, p.arrays, ints, floats, part, local, acc, seg, ret)
+        if done is not None:
+            done(len(part))
+    copies = np.flatnonzero(rep != everyone)
+    copies = copies[local[copies] < 0]
+    acc[copies] = acc[rep[copies]]
+    seg[copies] = seg[rep[copies]]
+    if done is not None:
+        done(count - len(todo))
+    compiled = sum(_compiled(d) for d in drivers) - before
+    return acc, seg, local, ret, compiled
+
+
+def run_chunk(job: Job, lo: int, hi: int) -> ChunkResult:
+    """Run configs lo..hi-1 of the job (fused kernel, distinct weights once; or the engine per config)."""
+    mk = job.market
+    global_slots = job.slots[lo:hi]
+    want = np.flatnonzero(global_slots >= 0)
+    if job.plan.fused:
+        acc, seg, _, ret, compiled = fused_configs(job, lo, hi)
+        return ChunkResult(lo, hi, acc, seg, global_slots[want], ret, compiled)
+    from research.sweep.generic import engine_config
+
     local = np.full(hi - lo, -1, dtype=np.int64)
     local[want] = np.arange(len(want))
     acc = np.zeros((hi - lo, nb.N_ACC))
-    seg = np.zeros((hi - lo, s, nb.N_SEG))
-    ret = np.zeros((len(want), n))
-    compiled = 0
-    if job.plan.fused:
-        mod = importlib.import_module(job.plan.module)
-        before = _compiled(mod.sweep_nb)
-        p = job.plan
-        mod.sweep_nb(mk, p.arrays, p.ints[lo:hi], p.floats[lo:hi], local, acc, seg, ret)
-        compiled = _compiled(mod.sweep_nb) - before
-    else:
-        from research.sweep.generic import engine_config
-
-        for c in range(lo, hi):
-            engine_config(job, c, acc[c - lo], seg[c - lo], ret, int(local[c - lo]))
-    return ChunkResult(lo, hi, acc, seg, global_slots[want], ret, compiled)
+    seg = np.zeros((hi - lo, n_segments(mk), nb.N_SEG))
+    ret = np.zeros((len(want), mk.close.shape[0]))
+    for c in range(lo, hi):
+        engine_config(job, c, acc[c - lo], seg[c - lo], ret, int(local[c - lo]))
+    return ChunkResult(lo, hi, acc, seg, global_slots[want], ret, 0)
 
 
 def _compiled(dispatcher: Any) -> int:
@@ -100,16 +157,27 @@ def progress_enabled(flag: bool | None = None) -> bool:
 
 
 class LocalExecutor:
-    """Chunks one after another in this process; the fused kernel itself runs configs in parallel threads."""
+    """In this process: the fused kernel runs configs in parallel threads (the engine per config, in order)."""
 
     name = "local"
 
     def map(self, job: Job, spans: list[tuple[int, int]], progress: bool, desc: str) -> list[ChunkResult]:
-        out = []
+        """A fused job runs as one chunk (distinct weights found over the whole sweep), then is cut into spans."""
         with tqdm(total=job.plan.size, desc=desc, unit="cfg", disable=not progress) as bar:
-            for lo, hi in spans:
-                out.append(run_chunk(job, lo, hi))
-                bar.update(hi - lo)
+            if not job.plan.fused or not spans:
+                out = []
+                for lo, hi in spans:
+                    out.append(run_chunk(job, lo, hi))
+                    bar.update(hi - lo)
+                return out
+            lo0, hi0 = spans[0][0], spans[-1][1]
+            acc, seg, local, ret, compiled = fused_configs(job, lo0, hi0, done=bar.update)
+        out = []
+        for lo, hi in spans:
+            rows = local[lo - lo0:hi - lo0]
+            have = rows >= 0
+            out.append(ChunkResult(lo, hi, acc[lo - lo0:hi - lo0], seg[lo - lo0:hi - lo0],
+                                   job.slots[lo:hi][have], ret[rows[have]], compiled if lo == lo0 else 0))
         return out
 
     def close(self) -> None:

@@ -65,6 +65,7 @@ def build_market(
         raise DataError(f"segments must have one entry per session of the run ({n}), got {seg.shape}.")
     return nb.Market(
         close=close,
+        last_close=np.ascontiguousarray(pd.DataFrame(close).ffill().to_numpy(dtype=float)),
         fill_price=fill_price,
         dec_rows=dec.astype(np.int64),
         no_price=np.ascontiguousarray(no_price),

@@ -1,26 +1,32 @@
 """The shared simulation core of the fused sweep kernel: the engine's portfolio, one config at a time, online.
 
-Each strategy plan (`research.sweep.plans.<strategy>`) has a small njit driver: configs in `prange`; per config
-the plan writes the config's target-weight rows (decisions x assets, a per-thread scratch buffer) from the
-batched signals, and `simulate_nb` runs every session exactly as `research.backtest.engine` documents
-(carry -> fill -> mark):
+Each strategy plan (`research.sweep.plans.<strategy>`) has a small njit driver (`sweep_nb`): blocks of configs
+in `prange`; per config the plan writes the config's target-weight rows (decisions x assets) into a per-block
+scratch buffer from the batched signals, and `simulate_nb` runs every session exactly as
+`research.backtest.engine` documents (carry -> fill -> mark):
 
   1. carry on the previous close's state: cash += cash * r_i - sum_j max(-n_j, 0) * C_{i-1,j} * b_{i,j}
-  2. fill (the session after a decision): equity V at the fill price (last close where missing), orders
-     d_j = w_j V / P_j - n_j from the engine's own `order_sizes_nb` (no-trade band), sells first
+  2. fill (the session after a decision, `fill_nb`): equity V at the fill price (last close where missing),
+     orders d_j = w_j V / P_j - n_j with the engine's no-trade band (`order_sizes_nb`), sells first
      (`sell_first_order_nb`), executed at P (1 +- s_j) with fee f_j |d_j| P (1 +- s_j), positions snapped
      to 0 as vectorbt's `process_order_nb` does (`is_close_nb` / `add_nb`)
   3. mark: E_i = cash + sum_j n_j * (last close)_j, r_i = E_i / E_{i-1} - 1 (E_{-1} = initial cash)
 
-Targets get the engine's treatment first (0 where the decision close or the fill price is missing, then the
-gross and net limits). Nothing of size configs x sessions x assets exists: the per-config state is a few
-arrays of n_assets floats, and the metrics are accumulated online in registers (Welford / Pebay mean, M2,
-M3, M4; downside sum of squares; range; running wealth, peak and drawdown; turnover, exposure and costs),
-for raw returns and, with a benchmark, active returns, plus per-segment (n, mean, M2) of the scored returns
-for walk-forward selection. Daily returns are written only for configs given a slot >= 0.
+Targets get the engine's treatment first (`target_row_nb`: 0 where the decision close or the fill price is
+missing, then the gross and net limits). Nothing of size configs x sessions x assets exists: the per-config
+state is a few arrays of n_assets floats, and the metrics are accumulated online in registers (Welford / Pebay
+mean, M2, M3, M4; downside sum of squares; range; running wealth, peak and drawdown; turnover, exposure and
+costs), for raw returns and, with a benchmark, active returns, plus per-segment (n, mean, M2) of the scored
+returns for walk-forward selection. Daily returns are written only for configs given a slot >= 0.
 
-Why one monolithic loop: numba reference-counts every array passed to a non-inlined call, and a call per
-session or per decision costs more than the session itself; one call per config keeps that out of the loop.
+Speed (issue 9). Between fills the holdings are constant, so a session costs one multiply-add per *held*
+asset (a list of held columns is rebuilt after each fill) on the forward-filled closes `Market.last_close`,
+shared by every config, plus the metric updates; borrow is only summed while something is short. Every
+floating-point operation that survives is the one the engine (and the earlier version of this kernel) does,
+in the same order, so results are bit-identical; the shortcuts only skip work whose result is known exactly
+(an order of 0 shares, a drawdown of 0 at a new peak, a cost of 0, a net exposure equal to the gross).
+The session loop is one function and its helpers are small enough for LLVM to inline (no per-session calls,
+allocations or reference counting): numba reference-counts every array passed to a call it does not inline.
 """
 
 from __future__ import annotations
@@ -29,9 +35,7 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit
-from vectorbt.utils.math_ import add_nb, is_close_nb
-
-from research.backtest.nb import order_sizes_nb, sell_first_order_nb
+from vectorbt.utils.math_ import add_nb
 
 # ---- accumulator layout (one float64 row of length N_ACC per config) -------------------------------------
 A_I = 0  # next session to simulate
@@ -67,9 +71,10 @@ N_SEG = 3
 
 
 class Market(NamedTuple):
-    """Everything the core reads, shared by every config (see `research.sweep.market.build_market`)."""
+    """Everything the core reads, shared by every config (see `research.sweep.kernel.build_market`)."""
 
     close: np.ndarray  # (n, m) closes of the run's sessions, NaN where not priced
+    last_close: np.ndarray  # (n, m) the last known close at each session (close forward-filled in the run)
     fill_price: np.ndarray  # (n, m) fill prices (close or open)
     dec_rows: np.ndarray  # (K,) int64 session of each decision row in the run
     no_price: np.ndarray  # (K, m) bool: no close at the decision or no fill price at the fill -> weight 0
@@ -86,16 +91,37 @@ class Market(NamedTuple):
     seg_of: np.ndarray  # (n,) int64 segment of each session (walk-forward); -1 = none
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def moments_step_nb(n: float, mean: float, m2: float, m3: float, m4: float, x: float
+                    ) -> tuple[float, float, float, float, float]:
+    """One observation x folded into (n, mean, M2, M3, M4) (Pebay / Terriberry online central moments)."""
+    n1 = n
+    n = n1 + 1.0
+    delta = x - mean
+    dn = delta / n
+    dn2 = dn * dn
+    t1 = delta * dn * n1
+    m4 += t1 * dn2 * (n * n - 3.0 * n + 3.0) + 6.0 * dn2 * m2 - 4.0 * dn * m3
+    m3 += t1 * dn * (n - 2.0) - 3.0 * dn * m2
+    m2 += t1
+    mean += dn
+    return n, mean, m2, m3, m4
+
+
+#: vectorbt's absolute tolerance (`vectorbt.utils.math_.abs_tol`): is_close_nb(x, 0.0) is exactly |x| <= ABS_TOL.
+ABS_TOL = 1e-12
+
+
+@njit(cache=True, error_model="numpy")
 def simulate_nb(mk: Market, weights: np.ndarray, acc: np.ndarray, seg: np.ndarray, ret_out: np.ndarray,
                 slot: int) -> None:
     """Run one config through every session of the market; fold its returns into `acc` (N_ACC,) and `seg`.
 
-    `weights` (K, m) holds the config's target row of every decision (as the strategy's weights() frame);
-    the engine's unpriced-asset zeroing and limits are applied to a copy. Daily returns go to
-    ret_out[slot] when slot >= 0. Accumulators live in local scalars (registers) during the loop.
+    `weights` (K, m) holds the config's target row of every decision (as the strategy's weights() frame).
+    Daily returns go to ret_out[slot] when slot >= 0. The state is a few arrays of m values; accumulators
+    live in local scalars (registers). One function on purpose: see the module docstring.
     """
-    close = mk.close
+    last_close = mk.last_close
     fill_price = mk.fill_price
     dec_rows = mk.dec_rows
     no_price = mk.no_price
@@ -109,15 +135,17 @@ def simulate_nb(mk: Market, weights: np.ndarray, acc: np.ndarray, seg: np.ndarra
     band = mk.band
     max_gross = mk.max_gross
     max_net = mk.max_net
-    n_sessions, m = close.shape
+    n_sessions, m = last_close.shape
     n_dec = dec_rows.shape[0]
     position = np.zeros(m)
-    last = np.full(m, np.nan)
-    mark = np.full(m, np.nan)
-    size = np.zeros(m)
-    seq = np.zeros(m, dtype=np.int64)
     target = np.zeros(m)
+    held = np.zeros(m, dtype=np.int64)  # columns with a position, ascending (rebuilt after each fill)
+    o_col = np.zeros(m, dtype=np.int64)  # a fill's orders in execution order: column, shares, d * P
+    o_size = np.zeros(m)
+    o_key = np.zeros(m)
     seg[:, :] = 0.0
+    n_held = 0
+    n_short = 0
 
     cash = mk.init_cash
     prev = mk.init_cash
@@ -154,14 +182,17 @@ def simulate_nb(mk: Market, weights: np.ndarray, acc: np.ndarray, seg: np.ndarra
         if i > 0:
             interest = cash * cash_rate[i]
             borrow = 0.0
-            for col in range(m):
-                if position[col] < 0.0:
-                    borrow += -position[col] * last[col] * borrow_day[i, col]
+            if n_short > 0:
+                for t in range(n_held):
+                    col = held[t]
+                    if position[col] < 0.0:
+                        borrow += -position[col] * last_close[i - 1, col] * borrow_day[i, col]
             cash = cash + interest - borrow
             cost += borrow - interest
         # 2. fill the decision of the previous session
         turnover = 0.0
         if i == next_fill:
+            # 2a. targets as the engine fixes them (`engine._targets`): 0 where unpriced, then the limits
             for j in range(m):
                 target[j] = 0.0 if no_price[k, j] else weights[k, j]
             if not np.isnan(max_gross):
@@ -180,107 +211,126 @@ def simulate_nb(mk: Market, weights: np.ndarray, acc: np.ndarray, seg: np.ndarra
                     f = max_net / abs(g)
                     for j in range(m):
                         target[j] *= f
-            fp = fill_price[i]
-            for col in range(m):
-                p = fp[col]
-                mark[col] = p if not np.isnan(p) else last[col]
-            value = order_sizes_nb(position, mark, fp, target, cash, band, size)
-            sell_first_order_nb(size, fp, seq)
+            # 2b. equity at the fill: held shares at the fill price, else the previous close
+            value = cash
+            for t in range(n_held):
+                col = held[t]
+                p = fill_price[i, col]
+                value += position[col] * (p if not np.isnan(p) else last_close[i - 1, col])
+            # 2c. orders, as `research.backtest.nb.order_sizes_nb` sizes them (d = w V / P - n; exactly -n
+            # when w = 0; none without a fill price, without anything to trade, or under the band), in the
+            # order `sell_first_order_nb` executes them: its stable insertion sort by d * P runs over every
+            # asset, and an asset without a fill price has the key NaN that nothing moves past; so each order
+            # is inserted (the same comparisons) among the orders after the last unpriced asset (from `lo`).
+            count = 0
+            lo = 0
+            if value > 0.0:
+                for col in range(m):
+                    p = fill_price[i, col]
+                    if np.isnan(p):
+                        lo = count
+                        continue
+                    w = target[col]
+                    if np.isnan(w):
+                        continue
+                    pos = position[col]
+                    if w == 0.0:
+                        if pos == 0.0:
+                            continue
+                        d = -pos
+                    else:
+                        d = w * value / p - pos
+                    if d == 0.0 or abs(d) * p < band * value:
+                        continue
+                    key = d * p
+                    j = count
+                    while j > lo and key < o_key[j - 1]:
+                        o_col[j] = o_col[j - 1]
+                        o_size[j] = o_size[j - 1]
+                        o_key[j] = o_key[j - 1]
+                        j -= 1
+                    o_col[j] = col
+                    o_size[j] = d
+                    o_key[j] = key
+                    count += 1
+            # 2d. execute as vectorbt's `process_order_nb` with unlimited cash: at P (1 +- s), fee f |d| P (1 +- s),
+            # positions snapped to 0 (`is_close_nb(x, 0)` is |x| <= ABS_TOL; `add_nb` is a plain sum unless
+            # the order crosses zero)
             notional = 0.0
-            for j in range(m):
-                col = seq[j]
-                d = size[col]
-                if d == 0.0:
-                    continue
-                p = fp[col]
+            for t in range(count):
+                col = o_col[t]
+                d = o_size[t]
+                p = fill_price[i, col]
                 pos = position[col]
-                if is_close_nb(pos, 0.0):
+                if abs(pos) <= ABS_TOL:
                     pos = 0.0
                 if d > 0.0:
-                    if is_close_nb(d, 0.0):
+                    if d <= ABS_TOL:
                         continue
                     adj = p * (1.0 + slippage[col])
                     fee = d * adj * fees[col]
                     cash -= d * adj + fee
-                    position[col] = add_nb(pos, d)
+                    position[col] = pos + d if pos >= 0.0 else add_nb(pos, d)
                     q = d
                 else:
                     q = -d
-                    if is_close_nb(q, 0.0):
+                    if q <= ABS_TOL:
                         continue
                     adj = p * (1.0 - slippage[col])
                     fee = q * adj * fees[col]
                     cash += q * adj - fee
-                    position[col] = add_nb(pos, -q)
+                    position[col] = pos - q if pos <= 0.0 else add_nb(pos, -q)
                 notional += q * p
                 cost += fee + q * abs(adj - p)
             if notional > 0.0:
                 turnover = notional / value
+            # 2e. the held columns for the sessions up to the next fill
+            n_held = 0
+            n_short = 0
+            for col in range(m):
+                if position[col] != 0.0:
+                    held[n_held] = col
+                    n_held += 1
+                    if position[col] < 0.0:
+                        n_short += 1
             k += 1
             next_fill = dec_rows[k] + 1 if k < n_dec else -1
         # 3. mark to the close
         equity = cash
-        held = 0.0
-        held_net = 0.0
-        for col in range(m):
-            c = close[i, col]
-            if not np.isnan(c):
-                last[col] = c
-            if position[col] != 0.0:
-                h = position[col] * last[col]
-                equity += h
-                held += abs(h)
-                held_net += h
+        gross = 0.0
+        net = 0.0
+        for t in range(n_held):
+            col = held[t]
+            h = position[col] * last_close[i, col]
+            equity += h
+            gross += abs(h)
+            net += h
         r = equity / prev - 1.0
-        cost_sum += cost / prev
+        if cost != 0.0 or not (prev != 0.0 and prev == prev):  # 0 / prev adds nothing (unless prev is 0 or NaN)
+            cost_sum += cost / prev
         prev = equity
-        gross_sum += held / equity
-        net_sum += held_net / equity
+        g = gross / equity
+        gross_sum += g
+        net_sum += g if net == gross else net / equity
         turn += turnover
-        # moments (Pebay / Terriberry), downside, range, hits, wealth and drawdown
-        n1 = n
-        n = n1 + 1.0
-        delta = r - mean
-        dn = delta / n
-        dn2 = dn * dn
-        t1 = delta * dn * n1
-        m4 += t1 * dn2 * (n * n - 3.0 * n + 3.0) + 6.0 * dn2 * m2 - 4.0 * dn * m3
-        m3 += t1 * dn * (n - 2.0) - 3.0 * dn * m2
-        m2 += t1
-        mean += dn
-        if r < 0.0:
-            down += r * r
-        if r < rmin:
-            rmin = r
-        if r > rmax:
-            rmax = r
-        if r > 0.0:
-            hits += 1.0
-        if r != 0.0:
-            moved += 1.0
+        # 4. metrics: moments, downside, range, hits, wealth and drawdown; active returns; segments
+        # (written as selects, not branches: a return's sign is a coin flip for the branch predictor)
+        n, mean, m2, m3, m4 = moments_step_nb(n, mean, m2, m3, m4, r)
+        down += r * r if r < 0.0 else 0.0
+        rmin = r if r < rmin else rmin
+        rmax = r if r > rmax else rmax
+        hits += 1.0 if r > 0.0 else 0.0
+        moved += 1.0 if r != 0.0 else 0.0
         wealth = wealth * (1.0 + r)
-        if wealth > peak:
-            peak = wealth
-        dd = wealth / peak - 1.0
-        if dd < mdd:
-            mdd = dd
+        peak = wealth if wealth > peak else peak
+        dd = wealth / peak - 1.0  # exactly 0 at a peak
+        mdd = dd if dd < mdd else mdd
         x = r
         if has_bench:
             x = r - bench[i]
-            n1 = xn
-            xn = n1 + 1.0
-            delta = x - xmean
-            dn = delta / xn
-            dn2 = dn * dn
-            t1 = delta * dn * n1
-            xm4 += t1 * dn2 * (xn * xn - 3.0 * xn + 3.0) + 6.0 * dn2 * xm2 - 4.0 * dn * xm3
-            xm3 += t1 * dn * (xn - 2.0) - 3.0 * dn * xm2
-            xm2 += t1
-            xmean += dn
-            if x < xmin:
-                xmin = x
-            if x > xmax:
-                xmax = x
+            xn, xmean, xm2, xm3, xm4 = moments_step_nb(xn, xmean, xm2, xm3, xm4, x)
+            xmin = x if x < xmin else xmin
+            xmax = x if x > xmax else xmax
         s = seg_of[i]
         if s >= 0:
             sn = seg[s, 0] + 1.0
@@ -317,6 +367,55 @@ def simulate_nb(mk: Market, weights: np.ndarray, acc: np.ndarray, seg: np.ndarra
     acc[X_M4] = xm4
     acc[X_MIN] = xmin
     acc[X_MAX] = xmax
+
+
+# ---- shared by the plans: row helpers, fingerprints, blocks of configs ---------------------------------------
+#: Configs per task of a plan's parallel driver (each task allocates one weights buffer and runs its configs).
+BLOCK = 8
+_FP1 = np.uint64(0x9E3779B97F4A7C15)
+_FP2 = np.uint64(0xBF58476D1CE4E5B9)
+_FP_SEED = np.uint64(0x94D049BB133111EB)
+
+
+@njit(cache=True)
+def select_nb(score: np.ndarray, n: int, top: int, largest: bool, chosen: np.ndarray) -> None:
+    """chosen[:n] = the `top` largest (`largest`) or smallest of score[:n]; ties go to the lower index.
+
+    The same choice as `research.signals.nb.select_row_nb` on a row whose valid entries are score[:n] in
+    column order (all of them when n <= top), by repeated arg-max instead of an O(n^2) ranking. No NaN.
+    """
+    if n <= top:
+        for c in range(n):
+            chosen[c] = True
+        return
+    for c in range(n):
+        chosen[c] = False
+    for _ in range(top):
+        best = -1
+        for c in range(n):
+            if not chosen[c] and (best < 0 or (score[c] > score[best] if largest else score[c] < score[best])):
+                best = c
+        chosen[best] = True
+
+
+@njit(cache=True)
+def fingerprint_nb(w: np.ndarray, out: np.ndarray) -> None:
+    """A 128-bit fingerprint of the float64 bits of C-contiguous `w` into out[0], out[1] (uint64).
+
+    Configs with equal fingerprints have (but for a ~2^-128 chance) bit-identical weights, hence identical
+    portfolios: a sweep simulates one of them and copies its metrics (`research.sweep.executors`).
+    """
+    bits = w.reshape(w.size).view(np.uint64)
+    h1 = _FP_SEED
+    h2 = _FP1
+    for i in range(bits.shape[0]):
+        x = bits[i]
+        h1 = (h1 ^ x) * _FP1
+        h1 ^= h1 >> np.uint64(29)
+        h2 = (h2 + x) * _FP2
+        h2 ^= h2 >> np.uint64(31)
+    out[0] = h1
+    out[1] = h2
 
 
 @njit(cache=True)

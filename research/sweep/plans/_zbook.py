@@ -46,38 +46,61 @@ def prepare_zbook(name: str, module: str, data: MarketData, series: pd.DataFrame
     return Plan(name, params, dates, list(SECTOR_TICKERS), arrays, ints, floats, module=module)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def rows_nb(a, ci, cf, out):
+    """The weights of config (ci, cf) at every decision into `out` (K, m), as the strategy's weights().
+
+    Per decision: the valid z-scores of the week, the top n long and the bottom n short (`core.select_nb`,
+    select_row_nb's choice; a sector in both is not held), then `weights_row_nb`'s EQUAL long-short book with
+    gross 1 and net 0 written out: long L, short S names; both sides: net clip(1 (L - S) / (L + S), -0, 0),
+    long book (1 + net) / 2 over L, short book (1 - net) / 2 over S; one side only: its book min(1, 0) = 0.
+    """
     z, obs_map = a
     n_dec, m = out.shape
     zi, n = ci[0], ci[1]
+    cand = np.zeros(m, dtype=np.int64)
+    val = np.zeros(m)
     top = np.zeros(m, dtype=np.bool_)
     bottom = np.zeros(m, dtype=np.bool_)
-    side = np.empty(m)
-    mask = np.zeros(m, dtype=np.bool_)
-    vol = np.ones(m)
     for k in range(n_dec):
-        row = out[k]
+        for j in range(m):
+            out[k, j] = 0.0
         w = obs_map[k]
         if w < 0:
-            row[:] = 0.0
             continue
-        zr = z[zi, w]
-        snb.select_row_nb(zr, n, True, top)
-        snb.select_row_nb(zr, n, False, bottom)
+        n_cand = 0
         for j in range(m):
-            side[j] = (1.0 if top[j] else 0.0) - (1.0 if bottom[j] else 0.0)
-            mask[j] = side[j] != 0.0
-        snb.weights_row_nb(side, mask, vol, snb.EQUAL, 1.0, 0.0, True, row)
-
-
-@njit(cache=True, parallel=True)
-def sweep_nb(mk, a, ints, floats, slots, acc, seg, ret):
-    n_dec, m = mk.no_price.shape
-    for c in prange(ints.shape[0]):
-        w = np.empty((n_dec, m))
-        rows_nb(a, ints[c], floats[c], w)
-        core.simulate_nb(mk, w, acc[c], seg[c], ret, slots[c])
+            v = z[zi, w, j]
+            if v == v:
+                cand[n_cand] = j
+                val[n_cand] = v
+                n_cand += 1
+        core.select_nb(val, n_cand, n, True, top)
+        core.select_nb(val, n_cand, n, False, bottom)
+        long_sum = 0.0
+        short_sum = 0.0
+        for c in range(n_cand):
+            if top[c] and not bottom[c]:
+                long_sum += 1.0
+            elif bottom[c] and not top[c]:
+                short_sum += 1.0
+        if long_sum == 0.0 and short_sum == 0.0:
+            continue
+        if short_sum == 0.0:
+            long_book = min(1.0, 0.0)
+            short_book = 0.0
+        elif long_sum == 0.0:
+            long_book = 0.0
+            short_book = min(1.0, 0.0)
+        else:
+            net = min(max(1.0 * (long_sum - short_sum) / (long_sum + short_sum), -0.0), 0.0)
+            long_book = (1.0 + net) / 2.0
+            short_book = (1.0 - net) / 2.0
+        for c in range(n_cand):
+            if top[c] and not bottom[c]:
+                out[k, cand[c]] = 1.0 * (long_book / long_sum)
+            elif bottom[c] and not top[c]:
+                out[k, cand[c]] = -1.0 * (short_book / short_sum)
 
 
 @njit(cache=True)
@@ -85,3 +108,28 @@ def weights_nb(a, ci, cf, n_dec, m):
     out = np.empty((n_dec, m))
     rows_nb(a, ci, cf, out)
     return out
+
+
+@njit(cache=True, parallel=True)
+def keys_nb(a, ints, floats, n_dec, m, todo, keys):
+    """Fingerprints of the weights of configs `todo` (`core.fingerprint_nb`) into keys[todo]."""
+    n_blocks = (todo.shape[0] + core.BLOCK - 1) // core.BLOCK
+    for b in prange(n_blocks):
+        w = np.empty((n_dec, m))
+        for t in range(b * core.BLOCK, min((b + 1) * core.BLOCK, todo.shape[0])):
+            c = todo[t]
+            rows_nb(a, ints[c], floats[c], w)
+            core.fingerprint_nb(w, keys[c])
+
+
+@njit(cache=True, parallel=True)
+def sweep_nb(mk, a, ints, floats, todo, slots, acc, seg, ret):
+    """Configs `todo` through the core: acc[c], seg[c] (and ret[slots[c]] when >= 0) for each c in todo."""
+    n_dec, m = mk.no_price.shape
+    n_blocks = (todo.shape[0] + core.BLOCK - 1) // core.BLOCK
+    for b in prange(n_blocks):
+        w = np.empty((n_dec, m))
+        for t in range(b * core.BLOCK, min((b + 1) * core.BLOCK, todo.shape[0])):
+            c = todo[t]
+            rows_nb(a, ints[c], floats[c], w)
+            core.simulate_nb(mk, w, acc[c], seg[c], ret, slots[c])

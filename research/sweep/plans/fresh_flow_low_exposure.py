@@ -12,13 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from numba import njit, prange
 
 from research.data.market import MarketData
 from research.errors import ConfigError
 from research.signals import nb as snb
 from research.sweep import nb as core
-from research.sweep.plans import Plan, codes, decision_map
+from research.sweep.plans import Plan, decision_map
 from strategies._common import SECTOR_TICKERS, decisions, observed, priced, sector_obs
 
 WEIGHTING = {"equal": snb.EQUAL, "signal": snb.PROPORTIONAL}
@@ -29,99 +30,109 @@ def prepare(data: MarketData, params: list[dict[str, Any]]) -> Plan:
     flow, exposure = observed(sector_obs(data, "net_flow"), sector_obs(data, "net_exposure"))
     x_flow = np.ascontiguousarray(flow.to_numpy(dtype=float))
     x_exp = np.ascontiguousarray(exposure.to_numpy(dtype=float))
-    for p in params:
-        if p["weighting"] not in WEIGHTING or p["idle"] not in IDLE:
+    table = pd.DataFrame(params)
+    for key in ("weighting", "idle"):
+        bad = ~table[key].isin(list(WEIGHTING if key == "weighting" else IDLE))
+        if bad.any():
+            p = params[int(np.argmax(bad.to_numpy()))]
             raise ConfigError(f"fresh_flow_low_exposure: weighting must be one of {list(WEIGHTING)} and idle one "
                               f"of {list(IDLE)}; got {p['weighting']!r}, {p['idle']!r}.")
-        if int(p["hold"]) < 1 or int(p["top_n"]) < 0 or int(p["buy_weeks"]) < 1 or int(p["sell_weeks"]) < 0:
-            raise ConfigError(f"fresh_flow_low_exposure: bad parameters {p}.")
-    pairs, pair_idx = codes([(int(p["buy_weeks"]), int(p["sell_weeks"])) for p in params], "fresh")
-    windows, win_idx = codes([int(p["window"]) for p in params], "window")
-    ks = np.array([a for a, _ in pairs], dtype=np.int64)
-    ms = np.array([b for _, b in pairs], dtype=np.int64)
-    fresh = snb.fresh_nb(x_flow, ks, ms, np.ones(len(pairs), dtype=np.int64))
-    w = np.array(windows, dtype=np.int64)
-    pct = snb.pct_rank_nb(x_exp, w, w.copy())
+    ints_raw = table[["buy_weeks", "sell_weeks", "window", "hold", "top_n"]].to_numpy(dtype=np.int64)
+    bad = (ints_raw[:, 3] < 1) | (ints_raw[:, 4] < 0) | (ints_raw[:, 0] < 1) | (ints_raw[:, 1] < 0)
+    if bad.any():
+        raise ConfigError(f"fresh_flow_low_exposure: bad parameters {params[int(np.argmax(bad))]}.")
+    pairs, pair_idx = np.unique(ints_raw[:, :2], axis=0, return_inverse=True)
+    windows, win_idx = np.unique(ints_raw[:, 2], return_inverse=True)
+    fresh = snb.fresh_nb(x_flow, pairs[:, 0].copy(), pairs[:, 1].copy(), np.ones(len(pairs), dtype=np.int64))
+    pct = snb.pct_rank_nb(x_exp, windows, windows.copy())
     dates = decisions(data)
+    live_dec = priced(data, dates, SECTOR_TICKERS).to_numpy()
     arrays = (
         fresh,
+        np.ascontiguousarray(fresh.any(axis=2)),
         pct,
         np.ascontiguousarray(priced(data, flow.index, SECTOR_TICKERS).to_numpy()),
         decision_map(flow.index, dates),
-        np.ascontiguousarray(priced(data, dates, SECTOR_TICKERS).to_numpy()),
+        idle_rows_nb(np.ascontiguousarray(live_dec)),
     )
-    ints = np.array([[pair_idx[i], win_idx[i], int(p["hold"]), int(p["top_n"]), WEIGHTING[p["weighting"]],
-                      IDLE[p["idle"]]] for i, p in enumerate(params)], dtype=np.int64).reshape(len(params), 6)
-    floats = np.array([[float(p["pct_below"])] for p in params], dtype=np.float64).reshape(len(params), 1)
-    return Plan("fresh_flow_low_exposure", params, dates, list(SECTOR_TICKERS), arrays, ints, floats,
-                module=__name__)
+    ints = np.column_stack([pair_idx.ravel(), win_idx.ravel(), ints_raw[:, 3], ints_raw[:, 4],
+                            table["weighting"].map(WEIGHTING).to_numpy(dtype=np.int64),
+                            table["idle"].map(IDLE).to_numpy(dtype=np.int64)]).astype(np.int64)
+    floats = table[["pct_below"]].to_numpy(dtype=np.float64).reshape(len(params), 1)
+    return Plan("fresh_flow_low_exposure", params, dates, list(SECTOR_TICKERS), arrays,
+                np.ascontiguousarray(ints), np.ascontiguousarray(floats), module=__name__)
 
 
 @njit(cache=True)
-def rows_nb(a, ci, cf, out):
-    """The weights of config (ci, cf) at every decision into `out` (K, m).
+def idle_rows_nb(live_dec):
+    """`equal_when_idle`'s rows: the equal weight of the sectors priced at each decision (0 where none is)."""
+    n_dec, m = live_dec.shape
+    out = np.zeros((n_dec, m))
+    for k in range(n_dec):
+        cnt = 0.0
+        for j in range(m):
+            if live_dec[k, j]:
+                cnt += 1.0
+        cnt = max(cnt, 1.0)
+        for j in range(m):
+            out[k, j] = (1.0 if live_dec[k, j] else 0.0) / cnt
+    return out
 
-    One pass over the observed weeks keeps, per sector, the latest week with an event; a sector scores
-    1 - percentile of that week while it is at most hold - 1 weeks old (carry's ffill(limit=hold - 1)).
+
+@njit(cache=True, error_model="numpy")
+def rows_nb(a, ci, cf, out):
+    """The weights of config (ci, cf) at every decision into `out` (K, m), as the strategy's weights().
+
+    One pass over the observed weeks keeps, per sector, the latest week with an event (fresh and percentile
+    below `pct_below`) and its score 1 - percentile; at a decision a priced sector is a candidate while its
+    event is at most hold - 1 weeks old (carry's ffill(limit=hold - 1)). The top_n candidates by score
+    (`core.select_nb`, select_row_nb's choice) get `weights_row_nb`'s long-only weights (equal, or
+    proportional to the score, summing to 1); a row holding nothing takes `idle_rows` (or stays in cash).
     """
-    fresh, pct, live_obs, obs_map, live_dec = a
+    fresh, fresh_any, pct, live_obs, obs_map, idle_rows = a
     n_dec, m = out.shape
     f, wi, hold, top, method, idle = ci[0], ci[1], ci[2], ci[3], ci[4], ci[5]
     below = cf[0]
-    score = np.empty(m)
-    mask = np.zeros(m, dtype=np.bool_)
-    vol = np.ones(m)
     last_event = np.full(m, -(1 << 30), dtype=np.int64)
+    event_score = np.zeros(m)
+    cand = np.zeros(m, dtype=np.int64)
+    score = np.zeros(m)
+    chosen = np.zeros(m, dtype=np.bool_)
     seen = -1  # observed weeks folded into last_event so far
     for k in range(n_dec):
-        row = out[k]
         w = obs_map[k]
         while seen < w:
             seen += 1
-            for j in range(m):
-                if fresh[f, seen, j] and pct[wi, seen, j] < below:
-                    last_event[j] = seen
-        if w < 0:
-            row[:] = 0.0
-        else:
-            valid = 0
-            for j in range(m):
-                e = last_event[j]
-                if live_obs[w, j] and w - e < hold:
-                    score[j] = 1.0 - pct[wi, e, j]
-                    valid += 1
-                else:
-                    score[j] = np.nan
-            if valid == 0:  # nothing held: what select_row_nb + weights_row_nb give, without their work
-                row[:] = 0.0
-            else:
-                if valid <= top:  # every valid sector is selected (select_row_nb's rule), no ranking needed
-                    for j in range(m):
-                        mask[j] = score[j] == score[j]
-                else:
-                    snb.select_row_nb(score, top, True, mask)
-                snb.weights_row_nb(score, mask, vol, method, 1.0, np.inf, False, row)
-        if idle == 0:
-            tot = 0.0
-            for j in range(m):
-                tot += abs(row[j])
-            if tot == 0.0:
-                cnt = 0.0
+            if fresh_any[f, seen]:
                 for j in range(m):
-                    if live_dec[k, j]:
-                        cnt += 1.0
-                cnt = max(cnt, 1.0)
-                for j in range(m):
-                    row[j] = (1.0 if live_dec[k, j] else 0.0) / cnt
-
-
-@njit(cache=True, parallel=True)
-def sweep_nb(mk, a, ints, floats, slots, acc, seg, ret):
-    n_dec, m = mk.no_price.shape
-    for c in prange(ints.shape[0]):
-        w = np.empty((n_dec, m))
-        rows_nb(a, ints[c], floats[c], w)
-        core.simulate_nb(mk, w, acc[c], seg[c], ret, slots[c])
+                    if fresh[f, seen, j] and pct[wi, seen, j] < below:
+                        last_event[j] = seen
+                        event_score[j] = 1.0 - pct[wi, seen, j]
+        total = 0.0  # the row's long book before scaling (weights_row_nb's long_sum)
+        if w >= 0:
+            n_cand = 0
+            for j in range(m):
+                if live_obs[w, j] and w - last_event[j] < hold:
+                    cand[n_cand] = j
+                    score[n_cand] = event_score[j]
+                    n_cand += 1
+            core.select_nb(score, n_cand, top, True, chosen)
+            for c in range(n_cand):
+                if chosen[c]:
+                    v = 1.0 if method == snb.EQUAL else max(score[c], 0.0)
+                    if v > 0.0:
+                        total += v
+        if total == 0.0:
+            for j in range(m):
+                out[k, j] = idle_rows[k, j] if idle == 0 else 0.0
+            continue
+        for j in range(m):
+            out[k, j] = 0.0
+        for c in range(n_cand):
+            if chosen[c]:
+                v = 1.0 if method == snb.EQUAL else max(score[c], 0.0)
+                if v > 0.0:
+                    out[k, cand[c]] = v * (1.0 / total)
 
 
 @njit(cache=True)
@@ -129,3 +140,28 @@ def weights_nb(a, ci, cf, n_dec, m):
     out = np.empty((n_dec, m))
     rows_nb(a, ci, cf, out)
     return out
+
+
+@njit(cache=True, parallel=True)
+def keys_nb(a, ints, floats, n_dec, m, todo, keys):
+    """Fingerprints of the weights of configs `todo` (`core.fingerprint_nb`) into keys[todo]."""
+    n_blocks = (todo.shape[0] + core.BLOCK - 1) // core.BLOCK
+    for b in prange(n_blocks):
+        w = np.empty((n_dec, m))
+        for t in range(b * core.BLOCK, min((b + 1) * core.BLOCK, todo.shape[0])):
+            c = todo[t]
+            rows_nb(a, ints[c], floats[c], w)
+            core.fingerprint_nb(w, keys[c])
+
+
+@njit(cache=True, parallel=True)
+def sweep_nb(mk, a, ints, floats, todo, slots, acc, seg, ret):
+    """Configs `todo` through the core: acc[c], seg[c] (and ret[slots[c]] when >= 0) for each c in todo."""
+    n_dec, m = mk.no_price.shape
+    n_blocks = (todo.shape[0] + core.BLOCK - 1) // core.BLOCK
+    for b in prange(n_blocks):
+        w = np.empty((n_dec, m))
+        for t in range(b * core.BLOCK, min((b + 1) * core.BLOCK, todo.shape[0])):
+            c = todo[t]
+            rows_nb(a, ints[c], floats[c], w)
+            core.simulate_nb(mk, w, acc[c], seg[c], ret, slots[c])

@@ -1,0 +1,93 @@
+"""Plan of `cot_leveraged_funds`: SPY at short / base / long weight by leveraged funds' E-mini percentile.
+
+Batched once per distinct (how, window, min_weeks): the standardised net position (`standardise`, the
+strategy's own function), forward-filled, from its first valid Friday-release session (`_realdata.aligned`:
+one common start). Per config and decision (no allocation): base_weight, short_weight where the score is
+<= low, long_weight where it is >= high (the later assignment wins, as in the strategy).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit, prange
+
+from research.data.market import MarketData
+from research.data.universe import MARKET
+from research.errors import ConfigError
+from research.sweep import nb as core
+from research.sweep.plans import Plan, codes
+from research.sweep.plans._realdata import aligned
+from strategies.cot_leveraged_funds import cot_observations, standardise
+
+
+def prepare(data: MarketData, params: list[dict[str, Any]]) -> Plan:
+    for p in params:
+        low, high = float(p["low"]), float(p["high"])
+        if not 0.0 <= low < high <= 1.0:
+            raise ConfigError(f"cot_leveraged_funds: need 0 <= low < high <= 1, got low={low}, high={high}")
+        if p["how"] not in ("percentile", "zscore"):
+            raise ConfigError(f"cot_leveraged_funds: how must be 'percentile' or 'zscore', not {p['how']!r}")
+    keys, key_idx = codes([(p["how"], int(p["window"]), int(p["min_weeks"])) for p in params], "signal")
+    net = cot_observations(data, "lev_money_net_pct_oi", [MARKET])
+
+    def score_of(key):
+        how, window, min_weeks = key
+        score = standardise(net, how, window, min_weeks)[MARKET].ffill()
+        return score[score.first_valid_index():].to_frame() if score.notna().any() else score.iloc[:0].to_frame()
+
+    dates, scores = aligned("cot_leveraged_funds", keys, score_of)
+    arrays = (np.ascontiguousarray(scores[:, :, 0]),)
+    ints = np.asarray(key_idx, dtype=np.int64).reshape(-1, 1)
+    floats = np.array([[float(p["low"]), float(p["high"]), float(p["short_weight"]), float(p["base_weight"]),
+                        float(p["long_weight"])] for p in params], dtype=np.float64).reshape(-1, 5)
+    return Plan("cot_leveraged_funds", params, dates.rename("date"), [MARKET], arrays, ints, floats,
+                module=__name__)
+
+
+@njit(cache=True, error_model="numpy")
+def rows_nb(a, ci, cf, out):
+    (scores,) = a
+    x = scores[ci[0]]
+    low, high, short_w, base_w, long_w = cf[0], cf[1], cf[2], cf[3], cf[4]
+    for k in range(out.shape[0]):
+        v = x[k]
+        e = base_w
+        if v <= low:
+            e = short_w
+        if v >= high:
+            e = long_w
+        out[k, 0] = e
+
+
+@njit(cache=True)
+def weights_nb(a, ci, cf, n_dec, m):
+    out = np.empty((n_dec, m))
+    rows_nb(a, ci, cf, out)
+    return out
+
+
+@njit(cache=True, parallel=True)
+def keys_nb(a, ints, floats, n_dec, m, todo, keys):
+    """Fingerprints of the weights of configs `todo` (`core.fingerprint_nb`) into keys[todo]."""
+    n_blocks = (todo.shape[0] + core.BLOCK - 1) // core.BLOCK
+    for b in prange(n_blocks):
+        w = np.empty((n_dec, m))
+        for t in range(b * core.BLOCK, min((b + 1) * core.BLOCK, todo.shape[0])):
+            c = todo[t]
+            rows_nb(a, ints[c], floats[c], w)
+            core.fingerprint_nb(w, keys[c])
+
+
+@njit(cache=True, parallel=True)
+def sweep_nb(mk, a, ints, floats, todo, slots, acc, seg, ret):
+    """Configs `todo` through the core: acc[c], seg[c] (and ret[slots[c]] when >= 0) for each c in todo."""
+    n_dec, m = mk.no_price.shape
+    n_blocks = (todo.shape[0] + core.BLOCK - 1) // core.BLOCK
+    for b in prange(n_blocks):
+        w = np.empty((n_dec, m))
+        for t in range(b * core.BLOCK, min((b + 1) * core.BLOCK, todo.shape[0])):
+            c = todo[t]
+            rows_nb(a, ints[c], floats[c], w)
+            core.simulate_nb(mk, w, acc[c], seg[c], ret, slots[c])

@@ -1,0 +1,123 @@
+"""Plan of `cot_sector_positioning`: the equal-weight sector book tilted by leveraged funds' sector positioning.
+
+Batched once per distinct (window, min_weeks, stale_weeks): each sector future's net-position percentile
+carried `stale_weeks` (`positioning`, the strategy's own function) on the Friday-release sessions from the
+first with a score (`_realdata.aligned`: one common start). Per config and decision (no allocation): the
+multiplier 1, 1 + tilt where the percentile is <= low, 1 - tilt where it is >= high (the later mask wins), 0
+where unpriced, divided by the row's sum, 0 where that is NaN. pandas sums the row with NumPy's pairwise
+summation (the frame's rows are contiguous), so `pairwise_sum_nb` repeats it: with a tilt such as 0.1 the
+order of the additions shows in the last bit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit, prange
+
+from research.data.market import MarketData
+from research.errors import ConfigError
+from research.sweep import nb as core
+from research.sweep.plans import Plan, codes
+from research.sweep.plans._realdata import aligned
+from strategies.cot_sector_positioning import SECTOR_TICKERS, positioning
+
+
+def prepare(data: MarketData, params: list[dict[str, Any]]) -> Plan:
+    for p in params:
+        if not 0.0 <= float(p["tilt"]) <= 1.0:
+            raise ConfigError(f"cot_sector_positioning: tilt must be in [0, 1], got {p['tilt']}")
+    keys, key_idx = codes([(int(p["window"]), int(p["min_weeks"]), int(p["stale_weeks"])) for p in params],
+                          "signal")
+    dates, scores = aligned("cot_sector_positioning", keys, lambda key: positioning(data, *key))
+    live = np.ascontiguousarray(data.prices.close.loc[dates, SECTOR_TICKERS].notna().to_numpy())
+    arrays = (scores, live)
+    ints = np.asarray(key_idx, dtype=np.int64).reshape(-1, 1)
+    floats = np.array([[float(p["low"]), float(p["high"]), 1.0 + float(p["tilt"]), 1.0 - float(p["tilt"])]
+                       for p in params], dtype=np.float64).reshape(-1, 4)
+    return Plan("cot_sector_positioning", params, dates.rename("date"), list(SECTOR_TICKERS), arrays, ints,
+                floats, module=__name__)
+
+
+@njit(cache=True, inline="always")
+def pairwise_sum_nb(a):
+    """NumPy's `pairwise_sum` of a contiguous run of at most 128 values (what `a.sum()` adds, in its order)."""
+    n = a.shape[0]
+    if n < 8:
+        res = 0.0
+        for i in range(n):
+            res += a[i]
+        return res
+    r0, r1, r2, r3, r4, r5, r6, r7 = a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]
+    i = 8
+    while i < n - n % 8:
+        r0 += a[i]
+        r1 += a[i + 1]
+        r2 += a[i + 2]
+        r3 += a[i + 3]
+        r4 += a[i + 4]
+        r5 += a[i + 5]
+        r6 += a[i + 6]
+        r7 += a[i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[i]
+        i += 1
+    return res
+
+
+@njit(cache=True, error_model="numpy")
+def rows_nb(a, ci, cf, out):
+    scores, live = a
+    x = scores[ci[0]]
+    n_dec, m = out.shape
+    low, high, up, down = cf[0], cf[1], cf[2], cf[3]
+    for k in range(n_dec):
+        for j in range(m):
+            v = x[k, j]
+            r = 1.0
+            if v <= low:
+                r = up
+            if v >= high:
+                r = down
+            if not live[k, j]:
+                r = 0.0
+            out[k, j] = r
+        total = pairwise_sum_nb(out[k])
+        for j in range(m):
+            w = out[k, j] / total
+            out[k, j] = 0.0 if w != w else w
+
+
+@njit(cache=True)
+def weights_nb(a, ci, cf, n_dec, m):
+    out = np.empty((n_dec, m))
+    rows_nb(a, ci, cf, out)
+    return out
+
+
+@njit(cache=True, parallel=True)
+def keys_nb(a, ints, floats, n_dec, m, todo, keys):
+    """Fingerprints of the weights of configs `todo` (`core.fingerprint_nb`) into keys[todo]."""
+    n_blocks = (todo.shape[0] + core.BLOCK - 1) // core.BLOCK
+    for b in prange(n_blocks):
+        w = np.empty((n_dec, m))
+        for t in range(b * core.BLOCK, min((b + 1) * core.BLOCK, todo.shape[0])):
+            c = todo[t]
+            rows_nb(a, ints[c], floats[c], w)
+            core.fingerprint_nb(w, keys[c])
+
+
+@njit(cache=True, parallel=True)
+def sweep_nb(mk, a, ints, floats, todo, slots, acc, seg, ret):
+    """Configs `todo` through the core: acc[c], seg[c] (and ret[slots[c]] when >= 0) for each c in todo."""
+    n_dec, m = mk.no_price.shape
+    n_blocks = (todo.shape[0] + core.BLOCK - 1) // core.BLOCK
+    for b in prange(n_blocks):
+        w = np.empty((n_dec, m))
+        for t in range(b * core.BLOCK, min((b + 1) * core.BLOCK, todo.shape[0])):
+            c = todo[t]
+            rows_nb(a, ints[c], floats[c], w)
+            core.simulate_nb(mk, w, acc[c], seg[c], ret, slots[c])

@@ -1,0 +1,111 @@
+"""Plan of `crowding_overlay`: the equal-weight sector book without the recently crowded sectors, fused.
+
+Batched once per distinct window (`_crowding`): the net-exposure and gross-leverage percentiles on the observed
+weeks. Per config and decision (no allocation): the latest crowded week per sector (`_crowding.advance_nb`),
+the priced sectors not crowded in the last `hold` weeks at equal weight (`weights_row_nb`), carried to
+decisions (`on_decisions`), and the equal weight of the priced sectors when nothing is kept (`equal_when_idle`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit, prange
+
+from research.data.market import MarketData
+from research.errors import ConfigError
+from research.signals import nb as snb
+from research.sweep import nb as core
+from research.sweep.plans import Plan, codes, decision_map
+from research.sweep.plans._crowding import NEVER, advance_nb, crowding_inputs
+from strategies._common import SECTOR_TICKERS, decisions, priced
+
+
+def prepare(data: MarketData, params: list[dict[str, Any]]) -> Plan:
+    for p in params:
+        if int(p["hold"]) < 1 or int(p["window"]) < 1:
+            raise ConfigError(f"crowding_overlay: hold and window must be >= 1; got {p}.")
+    windows, win_idx = codes([int(p["window"]) for p in params], "window")
+    obs, exp_pct, lev_pct = crowding_inputs(data, windows)
+    dates = decisions(data)
+    arrays = (
+        exp_pct,
+        lev_pct,
+        np.ascontiguousarray(priced(data, obs, SECTOR_TICKERS).to_numpy()),
+        decision_map(obs, dates),
+        np.ascontiguousarray(priced(data, dates, SECTOR_TICKERS).to_numpy()),
+    )
+    ints = np.array([[win_idx[i], int(p["hold"])] for i, p in enumerate(params)], dtype=np.int64).reshape(-1, 2)
+    floats = np.array([[float(p["exposure_pct"]), float(p["leverage_pct"])] for p in params],
+                      dtype=np.float64).reshape(-1, 2)
+    return Plan("crowding_overlay", params, dates, list(SECTOR_TICKERS), arrays, ints, floats, module=__name__)
+
+
+@njit(cache=True, error_model="numpy")
+def rows_nb(a, ci, cf, out):
+    exp_pct, lev_pct, live_obs, obs_map, live_dec = a
+    n_dec, m = out.shape
+    wi, hold = ci[0], ci[1]
+    ep, lp = cf[0], cf[1]
+    xe = exp_pct[wi]
+    xl = lev_pct[wi]
+    last = np.full(m, NEVER, dtype=np.int64)
+    keep = np.zeros(m, dtype=np.bool_)
+    score = np.empty(m)
+    vol = np.ones(m)
+    seen = -1
+    for k in range(n_dec):
+        row = out[k]
+        w = obs_map[k]
+        if w < 0:
+            row[:] = 0.0
+        else:
+            seen = advance_nb(xe, xl, ep, lp, seen, w, last)
+            for j in range(m):
+                keep[j] = live_obs[w, j] and w - last[j] >= hold
+                score[j] = 1.0 if keep[j] else 0.0
+            snb.weights_row_nb(score, keep, vol, snb.EQUAL, 1.0, np.inf, False, row)
+        tot = 0.0
+        for j in range(m):
+            tot += abs(row[j])
+        if tot == 0.0:  # equal_when_idle
+            cnt = 0.0
+            for j in range(m):
+                if live_dec[k, j]:
+                    cnt += 1.0
+            cnt = max(cnt, 1.0)
+            for j in range(m):
+                row[j] = (1.0 if live_dec[k, j] else 0.0) / cnt
+
+
+@njit(cache=True)
+def weights_nb(a, ci, cf, n_dec, m):
+    out = np.empty((n_dec, m))
+    rows_nb(a, ci, cf, out)
+    return out
+
+
+@njit(cache=True, parallel=True)
+def keys_nb(a, ints, floats, n_dec, m, todo, keys):
+    """Fingerprints of the weights of configs `todo` (`core.fingerprint_nb`) into keys[todo]."""
+    n_blocks = (todo.shape[0] + core.BLOCK - 1) // core.BLOCK
+    for b in prange(n_blocks):
+        w = np.empty((n_dec, m))
+        for t in range(b * core.BLOCK, min((b + 1) * core.BLOCK, todo.shape[0])):
+            c = todo[t]
+            rows_nb(a, ints[c], floats[c], w)
+            core.fingerprint_nb(w, keys[c])
+
+
+@njit(cache=True, parallel=True)
+def sweep_nb(mk, a, ints, floats, todo, slots, acc, seg, ret):
+    """Configs `todo` through the core: acc[c], seg[c] (and ret[slots[c]] when >= 0) for each c in todo."""
+    n_dec, m = mk.no_price.shape
+    n_blocks = (todo.shape[0] + core.BLOCK - 1) // core.BLOCK
+    for b in prange(n_blocks):
+        w = np.empty((n_dec, m))
+        for t in range(b * core.BLOCK, min((b + 1) * core.BLOCK, todo.shape[0])):
+            c = todo[t]
+            rows_nb(a, ints[c], floats[c], w)
+            core.simulate_nb(mk, w, acc[c], seg[c], ret, slots[c])

@@ -1,0 +1,91 @@
+"""Plan of `degrossing_squeeze`: +gross/2 MOST_SHORT, -gross/2 HF_VIP for `hold` weeks after de-grossing, fused.
+
+Batched once: the weekly change of BOOK gross leverage on its observed weeks (`leverage_regime.degrossing`).
+Per config and week (no allocation): on while a change <= -drop happened in the last `hold` weeks
+(`recent`), times gross / 2; carried to decisions (`on_decisions`, 0 before the first observed week).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit, prange
+
+from research.data.market import MarketData
+from research.data.universe import BASKET_MOST_SHORT, BASKET_VIP
+from research.errors import ConfigError
+from research.sweep import nb as core
+from research.sweep.plans import Plan, decision_map
+from strategies._common import book_obs, decisions, observed
+
+
+def prepare(data: MarketData, params: list[dict[str, Any]]) -> Plan:
+    (gross,) = observed(book_obs(data, "gross_leverage"))
+    for p in params:
+        if int(p["hold"]) < 1:
+            raise ConfigError(f"degrossing_squeeze: hold must be >= 1; got {p}.")
+    g = gross.to_numpy(dtype=float)[:, 0]
+    diff = np.full(len(g), np.nan)
+    diff[1:] = g[1:] - g[:-1]  # gross.diff()
+    dates = decisions(data)
+    arrays = (diff, decision_map(gross.index, dates))
+    ints = np.array([[int(p["hold"])] for p in params], dtype=np.int64).reshape(-1, 1)
+    floats = np.array([[float(p["drop"]), float(p["gross"]) / 2.0] for p in params], dtype=np.float64).reshape(-1, 2)
+    return Plan("degrossing_squeeze", params, dates, [BASKET_VIP, BASKET_MOST_SHORT], arrays, ints, floats,
+                module=__name__)
+
+
+@njit(cache=True, error_model="numpy")
+def rows_nb(a, ci, cf, out):
+    diff, obs_map = a
+    n_dec = out.shape[0]
+    hold = ci[0]
+    drop, half = cf[0], cf[1]
+    last = -(1 << 30)
+    seen = -1
+    for k in range(n_dec):
+        w = obs_map[k]
+        if w < 0:
+            out[k, 0] = 0.0
+            out[k, 1] = 0.0
+            continue
+        while seen < w:
+            seen += 1
+            if diff[seen] <= -drop:
+                last = seen
+        on = (1.0 if w - last < hold else 0.0) * half
+        out[k, 0] = -on
+        out[k, 1] = on
+
+
+@njit(cache=True)
+def weights_nb(a, ci, cf, n_dec, m):
+    out = np.empty((n_dec, m))
+    rows_nb(a, ci, cf, out)
+    return out
+
+
+@njit(cache=True, parallel=True)
+def keys_nb(a, ints, floats, n_dec, m, todo, keys):
+    """Fingerprints of the weights of configs `todo` (`core.fingerprint_nb`) into keys[todo]."""
+    n_blocks = (todo.shape[0] + core.BLOCK - 1) // core.BLOCK
+    for b in prange(n_blocks):
+        w = np.empty((n_dec, m))
+        for t in range(b * core.BLOCK, min((b + 1) * core.BLOCK, todo.shape[0])):
+            c = todo[t]
+            rows_nb(a, ints[c], floats[c], w)
+            core.fingerprint_nb(w, keys[c])
+
+
+@njit(cache=True, parallel=True)
+def sweep_nb(mk, a, ints, floats, todo, slots, acc, seg, ret):
+    """Configs `todo` through the core: acc[c], seg[c] (and ret[slots[c]] when >= 0) for each c in todo."""
+    n_dec, m = mk.no_price.shape
+    n_blocks = (todo.shape[0] + core.BLOCK - 1) // core.BLOCK
+    for b in prange(n_blocks):
+        w = np.empty((n_dec, m))
+        for t in range(b * core.BLOCK, min((b + 1) * core.BLOCK, todo.shape[0])):
+            c = todo[t]
+            rows_nb(a, ints[c], floats[c], w)
+            core.simulate_nb(mk, w, acc[c], seg[c], ret, slots[c])

@@ -1,0 +1,102 @@
+"""Plan of `fade_most_short`: +gross/2 HF_VIP, -gross/2 MOST_SHORT, always or `hold` weeks after a squeeze, fused.
+
+Batched once: the log spread MOST_SHORT / HF_VIP at the decision sessions and its change over each distinct
+`squeeze_weeks`, and where both baskets are priced. Per config and decision (no allocation): a squeeze where
+the change exceeds log1p(squeeze_pct / 100) (computed in Python as the strategy does), on while one happened
+in the last `hold` decisions (`recent`) or always, 0 where a basket is unpriced, times gross / 2.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit, prange
+
+from research.data.market import MarketData
+from research.data.universe import BASKET_MOST_SHORT, BASKET_VIP
+from research.errors import ConfigError
+from research.sweep import nb as core
+from research.sweep.plans import Plan, codes
+from strategies._common import decisions
+
+VARIANT = {"always": 0, "squeeze": 1}
+
+
+def prepare(data: MarketData, params: list[dict[str, Any]]) -> Plan:
+    for p in params:
+        if p["variant"] not in VARIANT:
+            raise ConfigError(f"variant must be one of {', '.join(VARIANT)}; got {p['variant']!r}.")
+        if int(p["hold"]) < 1:
+            raise ConfigError(f"fade_most_short: hold must be >= 1; got {p}.")
+    dates = decisions(data)
+    close = data.prices.close.loc[dates, [BASKET_VIP, BASKET_MOST_SHORT]]
+    spread = np.log(close[BASKET_MOST_SHORT] / close[BASKET_VIP]).to_numpy(dtype=float)
+    lags, lag_idx = codes([int(p["squeeze_weeks"]) for p in params], "squeeze_weeks")
+    change = np.full((len(lags), len(spread)), np.nan)
+    for i, n in enumerate(lags):  # spread.diff(n)
+        if n >= 0:
+            change[i, n:] = spread[n:] - spread[:len(spread) - n]
+        else:
+            change[i, :n] = spread[:n] - spread[-n:]
+    live = close.notna().all(axis=1).to_numpy()
+    arrays = (change, live)
+    ints = np.array([[lag_idx[i], int(p["hold"]), VARIANT[p["variant"]]] for i, p in enumerate(params)],
+                    dtype=np.int64).reshape(-1, 3)
+    floats = np.array([[float(np.log1p(float(p["squeeze_pct"]) / 100.0)), float(p["gross"]) / 2.0]
+                       for p in params], dtype=np.float64).reshape(-1, 2)
+    return Plan("fade_most_short", params, dates, [BASKET_VIP, BASKET_MOST_SHORT], arrays, ints, floats,
+                module=__name__)
+
+
+@njit(cache=True, error_model="numpy")
+def rows_nb(a, ci, cf, out):
+    change, live = a
+    n_dec = out.shape[0]
+    x = change[ci[0]]
+    hold, squeeze = ci[1], ci[2]
+    thr, half = cf[0], cf[1]
+    last = -(1 << 30)
+    for k in range(n_dec):
+        if x[k] > thr:
+            last = k
+        on = 1.0
+        if squeeze == 1:
+            on = 1.0 if k - last < hold else 0.0
+        if not live[k]:
+            on = 0.0
+        on = on * half
+        out[k, 0] = on
+        out[k, 1] = -on
+
+
+@njit(cache=True)
+def weights_nb(a, ci, cf, n_dec, m):
+    out = np.empty((n_dec, m))
+    rows_nb(a, ci, cf, out)
+    return out
+
+
+@njit(cache=True, parallel=True)
+def keys_nb(a, ints, floats, n_dec, m, todo, keys):
+    """Fingerprints of the weights of configs `todo` (`core.fingerprint_nb`) into keys[todo]."""
+    n_blocks = (todo.shape[0] + core.BLOCK - 1) // core.BLOCK
+    for b in prange(n_blocks):
+        w = np.empty((n_dec, m))
+        for t in range(b * core.BLOCK, min((b + 1) * core.BLOCK, todo.shape[0])):
+            c = todo[t]
+            rows_nb(a, ints[c], floats[c], w)
+            core.fingerprint_nb(w, keys[c])
+
+
+@njit(cache=True, parallel=True)
+def sweep_nb(mk, a, ints, floats, todo, slots, acc, seg, ret):
+    """Configs `todo` through the core: acc[c], seg[c] (and ret[slots[c]] when >= 0) for each c in todo."""
+    n_dec, m = mk.no_price.shape
+    n_blocks = (todo.shape[0] + core.BLOCK - 1) // core.BLOCK
+    for b in prange(n_blocks):
+        w = np.empty((n_dec, m))
+        for t in range(b * core.BLOCK, min((b + 1) * core.BLOCK, todo.shape[0])):
+            c = todo[t]
+            rows_nb(a, ints[c], floats[c], w)
+            core.simulate_nb(mk, w, acc[c], seg[c], ret, slots[c])

@@ -1,0 +1,102 @@
+"""Plan of `leverage_regime`: SPY exposure 0 / crowded_weight / 1 per (config, observed week), fused.
+
+Batched once: the weekly change of BOOK gross leverage, and `pct_rank_nb` of gross and net leverage for each
+distinct window, on the observed weeks of the two series. Per config and week (no allocation): risk-off while
+a change <= -drop happened in the last `hold` weeks (`recent`), else crowded_weight while either percentile
+is >= crowded_pct, else 1; carried to decisions (`on_decisions`, 0 before the first observed week).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit, prange
+
+from research.data.market import MarketData
+from research.data.universe import MARKET
+from research.errors import ConfigError
+from research.signals import nb as snb
+from research.sweep import nb as core
+from research.sweep.plans import Plan, codes, decision_map
+from strategies._common import book_obs, decisions, observed
+
+
+def prepare(data: MarketData, params: list[dict[str, Any]]) -> Plan:
+    gross, net = observed(book_obs(data, "gross_leverage"), book_obs(data, "net_leverage"))
+    for p in params:
+        if int(p["hold"]) < 1 or int(p["window"]) < 1:
+            raise ConfigError(f"leverage_regime: hold and window must be >= 1; got {p}.")
+    g = gross.to_numpy(dtype=float)[:, 0]
+    diff = np.full(len(g), np.nan)
+    diff[1:] = g[1:] - g[:-1]  # gross.diff()
+    x = np.ascontiguousarray(np.column_stack([g, net.to_numpy(dtype=float)[:, 0]]))
+    windows, win_idx = codes([int(p["window"]) for p in params], "window")
+    w = np.array(windows, dtype=np.int64)
+    pct = snb.pct_rank_nb(x, w, w.copy())  # (W, T, 2): gross, net
+    dates = decisions(data)
+    arrays = (diff, pct, decision_map(gross.index, dates))
+    ints = np.array([[win_idx[i], int(p["hold"])] for i, p in enumerate(params)], dtype=np.int64).reshape(-1, 2)
+    floats = np.array([[float(p["drop"]), float(p["crowded_pct"]), float(p["crowded_weight"])] for p in params],
+                      dtype=np.float64).reshape(-1, 3)
+    return Plan("leverage_regime", params, dates, [MARKET], arrays, ints, floats, module=__name__)
+
+
+@njit(cache=True, error_model="numpy")
+def rows_nb(a, ci, cf, out):
+    diff, pct, obs_map = a
+    n_dec = out.shape[0]
+    wi, hold = ci[0], ci[1]
+    drop, cpct, cw = cf[0], cf[1], cf[2]
+    last = -(1 << 30)  # latest observed week with a sharp de-grossing
+    seen = -1
+    expo = 0.0
+    for k in range(n_dec):
+        w = obs_map[k]
+        if w < 0:
+            out[k, 0] = 0.0
+            continue
+        if seen < w:
+            while seen < w:
+                seen += 1
+                if diff[seen] <= -drop:
+                    last = seen
+            if w - last < hold:
+                expo = 0.0
+            elif pct[wi, w, 0] >= cpct or pct[wi, w, 1] >= cpct:
+                expo = cw
+            else:
+                expo = 1.0
+        out[k, 0] = expo
+
+
+@njit(cache=True)
+def weights_nb(a, ci, cf, n_dec, m):
+    out = np.empty((n_dec, m))
+    rows_nb(a, ci, cf, out)
+    return out
+
+
+@njit(cache=True, parallel=True)
+def keys_nb(a, ints, floats, n_dec, m, todo, keys):
+    """Fingerprints of the weights of configs `todo` (`core.fingerprint_nb`) into keys[todo]."""
+    n_blocks = (todo.shape[0] + core.BLOCK - 1) // core.BLOCK
+    for b in prange(n_blocks):
+        w = np.empty((n_dec, m))
+        for t in range(b * core.BLOCK, min((b + 1) * core.BLOCK, todo.shape[0])):
+            c = todo[t]
+            rows_nb(a, ints[c], floats[c], w)
+            core.fingerprint_nb(w, keys[c])
+
+
+@njit(cache=True, parallel=True)
+def sweep_nb(mk, a, ints, floats, todo, slots, acc, seg, ret):
+    """Configs `todo` through the core: acc[c], seg[c] (and ret[slots[c]] when >= 0) for each c in todo."""
+    n_dec, m = mk.no_price.shape
+    n_blocks = (todo.shape[0] + core.BLOCK - 1) // core.BLOCK
+    for b in prange(n_blocks):
+        w = np.empty((n_dec, m))
+        for t in range(b * core.BLOCK, min((b + 1) * core.BLOCK, todo.shape[0])):
+            c = todo[t]
+            rows_nb(a, ints[c], floats[c], w)
+            core.simulate_nb(mk, w, acc[c], seg[c], ret, slots[c])

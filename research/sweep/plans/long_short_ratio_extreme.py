@@ -1,0 +1,106 @@
+"""Plan of `long_short_ratio_extreme`: SPY at 1 -/+ tilt in the crowded / washed-out regimes, fused.
+
+Batched once: `pct_rank_nb` of the BOOK long/short ratio for each distinct window (observed weeks). Per config
+(no allocation): the two hysteresis regimes walked along the observed weeks as `hysteresis_1d_nb` does
+(crowded on at pct >= upper, off at <= upper - band; washed out on 1 - pct >= 1 - lower, off at <= 1 - lower -
+band, thresholds computed in Python as the strategy does), exposure 1 - tilt * crowded + tilt * washed,
+carried to decisions (`on_decisions`, 0 before the first observed week).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit, prange
+
+from research.data.market import MarketData
+from research.data.universe import MARKET
+from research.errors import ConfigError
+from research.signals import nb as snb
+from research.sweep import nb as core
+from research.sweep.plans import Plan, codes, decision_map
+from strategies._common import book_obs, decisions, observed
+
+
+def prepare(data: MarketData, params: list[dict[str, Any]]) -> Plan:
+    (ratio,) = observed(book_obs(data, "long_short_ratio"))
+    rows = []
+    for p in params:
+        upper, lower, band, tilt = float(p["upper"]), float(p["lower"]), float(p["band"]), float(p["tilt"])
+        if int(p["window"]) < 1 or band < 0:
+            raise ConfigError(f"long_short_ratio_extreme: window must be >= 1 and band >= 0; got {p}.")
+        rows.append([upper, upper - band, 1.0 - lower, 1.0 - lower - band, tilt])
+    windows, win_idx = codes([int(p["window"]) for p in params], "window")
+    w = np.array(windows, dtype=np.int64)
+    pct = np.ascontiguousarray(snb.pct_rank_nb(np.ascontiguousarray(ratio.to_numpy(dtype=float)), w,
+                                               w.copy())[:, :, 0])
+    dates = decisions(data)
+    arrays = (pct, decision_map(ratio.index, dates))
+    ints = np.asarray(win_idx, dtype=np.int64).reshape(-1, 1)
+    floats = np.array(rows, dtype=np.float64).reshape(-1, 5)
+    return Plan("long_short_ratio_extreme", params, dates, [MARKET], arrays, ints, floats, module=__name__)
+
+
+@njit(cache=True, error_model="numpy")
+def rows_nb(a, ci, cf, out):
+    pct, obs_map = a
+    n_dec = out.shape[0]
+    x = pct[ci[0]]
+    c_on, c_off, w_on, w_off, tilt = cf[0], cf[1], cf[2], cf[3], cf[4]
+    crowded = False
+    washed = False
+    seen = -1
+    expo = 0.0
+    for k in range(n_dec):
+        w = obs_map[k]
+        if w < 0:
+            out[k, 0] = 0.0
+            continue
+        if seen < w:
+            while seen < w:
+                seen += 1
+                v = x[seen]
+                if v >= c_on:
+                    crowded = True
+                elif v <= c_off:
+                    crowded = False
+                u = 1.0 - v
+                if u >= w_on:
+                    washed = True
+                elif u <= w_off:
+                    washed = False
+            expo = 1.0 - tilt * (1.0 if crowded else 0.0) + tilt * (1.0 if washed else 0.0)
+        out[k, 0] = expo
+
+
+@njit(cache=True)
+def weights_nb(a, ci, cf, n_dec, m):
+    out = np.empty((n_dec, m))
+    rows_nb(a, ci, cf, out)
+    return out
+
+
+@njit(cache=True, parallel=True)
+def keys_nb(a, ints, floats, n_dec, m, todo, keys):
+    """Fingerprints of the weights of configs `todo` (`core.fingerprint_nb`) into keys[todo]."""
+    n_blocks = (todo.shape[0] + core.BLOCK - 1) // core.BLOCK
+    for b in prange(n_blocks):
+        w = np.empty((n_dec, m))
+        for t in range(b * core.BLOCK, min((b + 1) * core.BLOCK, todo.shape[0])):
+            c = todo[t]
+            rows_nb(a, ints[c], floats[c], w)
+            core.fingerprint_nb(w, keys[c])
+
+
+@njit(cache=True, parallel=True)
+def sweep_nb(mk, a, ints, floats, todo, slots, acc, seg, ret):
+    """Configs `todo` through the core: acc[c], seg[c] (and ret[slots[c]] when >= 0) for each c in todo."""
+    n_dec, m = mk.no_price.shape
+    n_blocks = (todo.shape[0] + core.BLOCK - 1) // core.BLOCK
+    for b in prange(n_blocks):
+        w = np.empty((n_dec, m))
+        for t in range(b * core.BLOCK, min((b + 1) * core.BLOCK, todo.shape[0])):
+            c = todo[t]
+            rows_nb(a, ints[c], floats[c], w)
+            core.simulate_nb(mk, w, acc[c], seg[c], ret, slots[c])

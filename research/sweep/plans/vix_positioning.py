@@ -1,0 +1,81 @@
+"""Plan of `vix_positioning`: SPY at risk_off_weight when short-vol positioning is crowded in a calm VIX.
+
+Batched once per distinct (window, min_weeks): the percentile of leveraged funds' VIX net position
+(`standardise`, the strategy's own function), forward-filled, from its first valid Friday-release session
+(`_realdata.aligned`: one common start), and the VIX close on those sessions. Per config and decision (no
+allocation): risk_off_weight where percentile <= crowded_pct and VIX < vix_calm, else 1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit, prange
+
+from research.data.market import MarketData
+from research.data.universe import MARKET
+from research.sweep import nb as core
+from research.sweep.plans import Plan, codes
+from research.sweep.plans._realdata import aligned
+from strategies.cot_leveraged_funds import cot_observations, standardise
+from strategies.vix_positioning import VIX
+
+
+def prepare(data: MarketData, params: list[dict[str, Any]]) -> Plan:
+    keys, key_idx = codes([(int(p["window"]), int(p["min_weeks"])) for p in params], "signal")
+    net = cot_observations(data, "lev_money_net_pct_oi", [VIX])
+
+    def score_of(key):
+        window, min_weeks = key
+        pct = standardise(net, "percentile", window, min_weeks)[VIX].ffill()
+        return pct[pct.first_valid_index():].to_frame() if pct.notna().any() else pct.iloc[:0].to_frame()
+
+    dates, pct = aligned("vix_positioning", keys, score_of)
+    vix = np.ascontiguousarray(data.prices.close[VIX].reindex(dates).to_numpy(dtype=float))
+    arrays = (np.ascontiguousarray(pct[:, :, 0]), vix)
+    ints = np.asarray(key_idx, dtype=np.int64).reshape(-1, 1)
+    floats = np.array([[float(p["crowded_pct"]), float(p["vix_calm"]), float(p["risk_off_weight"])]
+                       for p in params], dtype=np.float64).reshape(-1, 3)
+    return Plan("vix_positioning", params, dates.rename("date"), [MARKET], arrays, ints, floats, module=__name__)
+
+
+@njit(cache=True, error_model="numpy")
+def rows_nb(a, ci, cf, out):
+    pct, vix = a
+    x = pct[ci[0]]
+    crowded, calm, off = cf[0], cf[1], cf[2]
+    for k in range(out.shape[0]):
+        out[k, 0] = off if x[k] <= crowded and vix[k] < calm else 1.0
+
+
+@njit(cache=True)
+def weights_nb(a, ci, cf, n_dec, m):
+    out = np.empty((n_dec, m))
+    rows_nb(a, ci, cf, out)
+    return out
+
+
+@njit(cache=True, parallel=True)
+def keys_nb(a, ints, floats, n_dec, m, todo, keys):
+    """Fingerprints of the weights of configs `todo` (`core.fingerprint_nb`) into keys[todo]."""
+    n_blocks = (todo.shape[0] + core.BLOCK - 1) // core.BLOCK
+    for b in prange(n_blocks):
+        w = np.empty((n_dec, m))
+        for t in range(b * core.BLOCK, min((b + 1) * core.BLOCK, todo.shape[0])):
+            c = todo[t]
+            rows_nb(a, ints[c], floats[c], w)
+            core.fingerprint_nb(w, keys[c])
+
+
+@njit(cache=True, parallel=True)
+def sweep_nb(mk, a, ints, floats, todo, slots, acc, seg, ret):
+    """Configs `todo` through the core: acc[c], seg[c] (and ret[slots[c]] when >= 0) for each c in todo."""
+    n_dec, m = mk.no_price.shape
+    n_blocks = (todo.shape[0] + core.BLOCK - 1) // core.BLOCK
+    for b in prange(n_blocks):
+        w = np.empty((n_dec, m))
+        for t in range(b * core.BLOCK, min((b + 1) * core.BLOCK, todo.shape[0])):
+            c = todo[t]
+            rows_nb(a, ints[c], floats[c], w)
+            core.simulate_nb(mk, w, acc[c], seg[c], ret, slots[c])
