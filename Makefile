@@ -37,8 +37,9 @@ demo: $(RUNTIME_STAMP)
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check research strategies tests
 
+# Two workers (this machine has 2 cores); a test file stays on one worker (module fixtures, shared files).
 unit: $(DEV_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 regress: $(DEV_STAMP)
 	$(BIN)/flowbt regress --quiet --junit results/regress-report.xml --markdown results/regress-report.md
