@@ -14,7 +14,7 @@ from research.run import load_data, run_strategy
 from research.schedule import weekly
 
 REAL = sorted(n for n, s in strategies.registry().items() if "real-data" in s.tags)
-CUT = pd.Timestamp("2021-06-30 23:59")
+CUT = pd.Timestamp("2025-07-31 23:59")  # after the first 13F quarter and ~8 years of CFTC weeks
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def real(shared_data) -> MarketData:
 
 
 def test_the_real_data_strategies_exist():
-    assert {"cot_leveraged_funds", "cot_sector_positioning", "vix_positioning"} <= set(REAL)
+    assert {"cot_leveraged_funds", "cot_sector_positioning", "vix_positioning", "thirteenf_crowding"} <= set(REAL)
 
 
 def test_synthetic_market_lacks_cftc_so_they_are_skipped_there(market):
@@ -38,7 +38,10 @@ def test_weights_are_valid_and_start_when_the_signal_does(name, real):
     assert not w.isna().any().any()
     assert set(w.index) <= set(real.index)
     assert w.index[0] >= pd.Timestamp("2017-01-06")  # the first CFTC release in the files
-    assert w.index.isin(weekly(real.index, weekday=4)).all()  # decided at the Friday CFTC release
+    if "cftc" in s.tags:
+        assert w.index.isin(weekly(real.index, weekday=4)).all()  # decided at the Friday CFTC release
+    if "13f" in s.tags:
+        assert w.index[0] > pd.Timestamp("2025-05-15")  # Q1 2025 is public at the 45-day deadline, 17:30
     if s.mode == "timing":
         assert list(w.columns) == ["SPY"] and w["SPY"].between(0, 1).all()
     else:
@@ -58,6 +61,16 @@ def test_no_look_ahead(name, real):
     a = s.target_weights(real).loc[:CUT.normalize()]
     b = s.target_weights(pert).loc[:CUT.normalize()]
     pd.testing.assert_frame_equal(a, b)
+    if s.signal is not None:
+        pd.testing.assert_frame_equal(s.target_signal(real).loc[:CUT.normalize()],
+                                      s.target_signal(pert).loc[:CUT.normalize()])
+
+
+@pytest.mark.parametrize("name", [n for n in REAL if strategies.get(n).signal is not None])
+def test_signal_is_on_the_weights_dates(name, real):
+    s = strategies.get(name)
+    sig, w = s.target_signal(real), s.target_weights(real)
+    assert sig.index.equals(w.index) and set(sig.columns) <= set(w.columns)
 
 
 def test_cftc_week_is_invisible_before_its_release(real):

@@ -27,7 +27,10 @@ from strategies.cot_leveraged_funds import FRIDAY
 REGISTRY = strategies.registry()
 SECTOR_BOOKS = ("fresh_flow_low_exposure", "flow_composite", "crowding_overlay", "fade_most_short_sectors",
                 "hf_retail_divergence", "sector_flow_momentum", "cot_sector_positioning")
-WITH_SIGNAL = sorted(n for n, s in REGISTRY.items() if s.signal is not None)
+# Real-data strategies other than the CFTC ones (which run here on a synthetic CFTC panel) are checked in
+# tests/test_real_strategies.py on ../shared/data.
+WITH_SIGNAL = sorted(n for n, s in REGISTRY.items()
+                     if s.signal is not None and ("real-data" not in s.tags or "cftc" in s.tags))
 SYNTHETIC = [n for n in WITH_SIGNAL if "real-data" not in REGISTRY[n].tags]
 COT_CUT = pd.Timestamp("2012-06-30 23:59")
 
