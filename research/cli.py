@@ -149,6 +149,8 @@ def cmd_regress(args: argparse.Namespace) -> int:
         if path:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             Path(path).write_text(text(outcomes))
+    bad = sum(o.status in ("drift", "error") for o in outcomes)
+    print(f"\nregress: {len(outcomes) - bad} passed, {bad} failed")
     if R.failed(outcomes):
         print("\nregressions drifted from their baselines; if the change is intended, "
               "run `flowbt regress --update` and commit the baselines (that diff is the review).")
