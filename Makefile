@@ -35,7 +35,7 @@ demo: $(RUNTIME_STAMP)
 	$(BIN)/flowbt demo
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check research strategies tests
+	$(BIN)/ruff check research strategies tests benchmarks
 
 # Two workers (this machine has 2 cores); a test file stays on one worker (module fixtures, shared files).
 unit: $(DEV_STAMP)

@@ -4,6 +4,12 @@ A sweep is cut into coarse chunks of configs (`Job` + (lo, hi)); each chunk retu
 (and the daily returns of the few configs that asked for them). Chunks are independent and each config's
 numbers depend on nothing but its inputs, so any executor gives bit-identical results.
 
+Identical portfolios are simulated once (`fused_configs`): a cheap first pass fingerprints every config's
+target weights (the plan's `keys_nb`), the kernel runs one config per distinct fingerprint (and every config
+whose daily returns are wanted), and the others copy its accumulators. Grids often hold many such configs
+(a top_n above the number of signals, thresholds no observation falls between). The local executor finds
+them over the whole sweep; a Dask chunk, within the chunk.
+
 Dask: `DaskExecutor()` starts a `LocalCluster` (worker processes, one thread each); `DaskExecutor(address)`
 connects to any dask.distributed scheduler (`tcp://host:8786`). The client compiles (or loads) the fused kernel
 first, so the on-disk numba cache exists before any worker needs it; workers on this machine, or on machines
@@ -23,7 +29,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from research.sweep import nb
-from research.sweep.plans import Plan
+from research.sweep.plans import Plan, refresh_cache
 
 
 @dataclass
@@ -77,6 +83,7 @@ def fused_configs(job: Job, lo: int, hi: int, dedupe: bool = True,
     mk = job.market
     p = job.plan
     mod = importlib.import_module(p.module)
+    refresh_cache(mod)
     drivers = [mod.sweep_nb] + ([mod.keys_nb] if hasattr(mod, "keys_nb") else [])
     before = sum(_compiled(d) for d in drivers)
     n_dec, m = mk.no_price.shape

@@ -1,32 +1,34 @@
 """The shared simulation core of the fused sweep kernel: the engine's portfolio, one config at a time, online.
 
-Each strategy plan (`research.sweep.plans.<strategy>`) has a small njit driver (`sweep_nb`): blocks of configs
-in `prange`; per config the plan writes the config's target-weight rows (decisions x assets) into a per-block
-scratch buffer from the batched signals, and `simulate_nb` runs every session exactly as
+Each strategy plan (`research.sweep.plans.<strategy>`) has small njit drivers: blocks of `BLOCK` configs in
+`prange`; per config the plan writes the config's target weights (decisions x assets) into the block's
+scratch buffer from the batched signals (`rows_nb`), and `simulate_nb` runs every session exactly as
 `research.backtest.engine` documents (carry -> fill -> mark):
 
   1. carry on the previous close's state: cash += cash * r_i - sum_j max(-n_j, 0) * C_{i-1,j} * b_{i,j}
-  2. fill (the session after a decision, `fill_nb`): equity V at the fill price (last close where missing),
-     orders d_j = w_j V / P_j - n_j with the engine's no-trade band (`order_sizes_nb`), sells first
-     (`sell_first_order_nb`), executed at P (1 +- s_j) with fee f_j |d_j| P (1 +- s_j), positions snapped
-     to 0 as vectorbt's `process_order_nb` does (`is_close_nb` / `add_nb`)
+  2. fill (the session after a decision): the engine's targets (0 where the decision close or the fill price
+     is missing, then the gross and net limits); equity V at the fill price (last close where missing);
+     orders d_j = w_j V / P_j - n_j with the no-trade band (`research.backtest.nb.order_sizes_nb`), sells
+     first (`sell_first_order_nb`), executed at P (1 +- s_j) with fee f_j |d_j| P (1 +- s_j), positions
+     snapped to 0 as vectorbt's `process_order_nb` does (`is_close_nb` / `add_nb`)
   3. mark: E_i = cash + sum_j n_j * (last close)_j, r_i = E_i / E_{i-1} - 1 (E_{-1} = initial cash)
 
-Targets get the engine's treatment first (`target_row_nb`: 0 where the decision close or the fill price is
-missing, then the gross and net limits). Nothing of size configs x sessions x assets exists: the per-config
-state is a few arrays of n_assets floats, and the metrics are accumulated online in registers (Welford / Pebay
-mean, M2, M3, M4; downside sum of squares; range; running wealth, peak and drawdown; turnover, exposure and
-costs), for raw returns and, with a benchmark, active returns, plus per-segment (n, mean, M2) of the scored
-returns for walk-forward selection. Daily returns are written only for configs given a slot >= 0.
+Daily returns are bit-identical to the engine's: every floating-point operation on the portfolio is the one
+the engine does, in the same order (the shortcuts only skip work whose result is known exactly: an order of
+0 shares, a cost of 0, a held column list instead of a test per asset). Nothing of size configs x sessions x
+assets exists: the per-config state is a few arrays of n_assets values, and the metrics are accumulated
+online in registers (power sums of the returns, turned into mean, M2, M3, M4 at the end by
+`central_moments_nb`; downside sum of squares; range; running wealth, peak and drawdown; turnover, exposure
+and costs), for raw returns and, with a benchmark, active returns, plus per-segment (n, mean, M2) of the
+scored returns for walk-forward selection. Daily returns are written only for configs given a slot >= 0.
 
 Speed (issue 9). Between fills the holdings are constant, so a session costs one multiply-add per *held*
-asset (a list of held columns is rebuilt after each fill) on the forward-filled closes `Market.last_close`,
-shared by every config, plus the metric updates; borrow is only summed while something is short. Every
-floating-point operation that survives is the one the engine (and the earlier version of this kernel) does,
-in the same order, so results are bit-identical; the shortcuts only skip work whose result is known exactly
-(an order of 0 shares, a drawdown of 0 at a new peak, a cost of 0, a net exposure equal to the gross).
-The session loop is one function and its helpers are small enough for LLVM to inline (no per-session calls,
-allocations or reference counting): numba reference-counts every array passed to a call it does not inline.
+asset (held columns and shares are listed after each fill) on the forward-filled closes
+`Market.last_close`, shared by every config, and a few adds and multiplies for the metrics (power sums,
+not Welford's per-session divisions). Outcomes that depend on the data (a return's sign, which assets
+trade at a fill, their execution order) are computed with selects and counts rather than branches, which
+the CPU would mispredict. `simulate_nb` is one function on purpose: numba reference-counts every array
+passed to a call it does not inline, and a call per session or per fill costs more than the work itself.
 """
 
 from __future__ import annotations
@@ -91,21 +93,24 @@ class Market(NamedTuple):
     seg_of: np.ndarray  # (n,) int64 segment of each session (walk-forward); -1 = none
 
 
-@njit(cache=True, inline="always")
-def moments_step_nb(n: float, mean: float, m2: float, m3: float, m4: float, x: float
-                    ) -> tuple[float, float, float, float, float]:
-    """One observation x folded into (n, mean, M2, M3, M4) (Pebay / Terriberry online central moments)."""
-    n1 = n
-    n = n1 + 1.0
-    delta = x - mean
-    dn = delta / n
-    dn2 = dn * dn
-    t1 = delta * dn * n1
-    m4 += t1 * dn2 * (n * n - 3.0 * n + 3.0) + 6.0 * dn2 * m2 - 4.0 * dn * m3
-    m3 += t1 * dn * (n - 2.0) - 3.0 * dn * m2
-    m2 += t1
-    mean += dn
-    return n, mean, m2, m3, m4
+@njit(cache=True)
+def central_moments_nb(n: float, s1: float, s2: float, s3: float, s4: float, lo: float, hi: float
+                       ) -> tuple[float, float, float, float]:
+    """(mean, M2, M3, M4) of n values from their power sums s_p = sum x^p; lo / hi are their min / max.
+
+    M_p = sum (x - mean)^p. Daily returns have |mean| << std, so the cancellation costs a few digits at
+    most (results agree with two-pass moments to ~1e-13); equal values (lo == hi) have M_p = 0 exactly.
+    """
+    if n <= 0.0:
+        return 0.0, 0.0, 0.0, 0.0
+    mean = s1 / n
+    if not hi > lo:
+        return mean, 0.0, 0.0, 0.0
+    mu2 = mean * mean
+    m2 = s2 - s1 * mean
+    m3 = s3 - 3.0 * mean * s2 + 2.0 * n * mu2 * mean
+    m4 = s4 - 4.0 * mean * s3 + 6.0 * mu2 * s2 - 3.0 * n * mu2 * mu2
+    return mean, max(m2, 0.0), m3, max(m4, 0.0)
 
 
 #: vectorbt's absolute tolerance (`vectorbt.utils.math_.abs_tol`): is_close_nb(x, 0.0) is exactly |x| <= ABS_TOL.
@@ -140,20 +145,22 @@ def simulate_nb(mk: Market, weights: np.ndarray, acc: np.ndarray, seg: np.ndarra
     position = np.zeros(m)
     target = np.zeros(m)
     held = np.zeros(m, dtype=np.int64)  # columns with a position, ascending (rebuilt after each fill)
-    o_col = np.zeros(m, dtype=np.int64)  # a fill's orders in execution order: column, shares, d * P
+    held_n = np.zeros(m)  # and their shares
+    o_col = np.zeros(m, dtype=np.int64)  # a fill's orders by column: column, shares, d * P, part
     o_size = np.zeros(m)
     o_key = np.zeros(m)
+    o_part = np.zeros(m, dtype=np.int64)
+    seq = np.zeros(m, dtype=np.int64)  # the orders in execution order
     seg[:, :] = 0.0
     n_held = 0
     n_short = 0
 
     cash = mk.init_cash
     prev = mk.init_cash
-    n = 0.0
-    mean = 0.0
-    m2 = 0.0
-    m3 = 0.0
-    m4 = 0.0
+    s1 = 0.0  # power sums of the returns (central moments at the end: `central_moments_nb`)
+    s2 = 0.0
+    s3 = 0.0
+    s4 = 0.0
     down = 0.0
     rmin = np.inf
     rmax = -np.inf
@@ -166,11 +173,10 @@ def simulate_nb(mk: Market, weights: np.ndarray, acc: np.ndarray, seg: np.ndarra
     gross_sum = 0.0
     net_sum = 0.0
     cost_sum = 0.0
-    xn = 0.0
-    xmean = 0.0
-    xm2 = 0.0
-    xm3 = 0.0
-    xm4 = 0.0
+    x1 = 0.0  # and of the active returns
+    x2 = 0.0
+    x3 = 0.0
+    x4 = 0.0
     xmin = np.inf
     xmax = -np.inf
 
@@ -192,6 +198,7 @@ def simulate_nb(mk: Market, weights: np.ndarray, acc: np.ndarray, seg: np.ndarra
         # 2. fill the decision of the previous session
         turnover = 0.0
         if i == next_fill:
+            # (branch-free where the outcome depends on the data: which assets trade changes every fill)
             # 2a. targets as the engine fixes them (`engine._targets`): 0 where unpriced, then the limits
             for j in range(m):
                 target[j] = 0.0 if no_price[k, j] else weights[k, j]
@@ -216,50 +223,41 @@ def simulate_nb(mk: Market, weights: np.ndarray, acc: np.ndarray, seg: np.ndarra
             for t in range(n_held):
                 col = held[t]
                 p = fill_price[i, col]
-                value += position[col] * (p if not np.isnan(p) else last_close[i - 1, col])
-            # 2c. orders, as `research.backtest.nb.order_sizes_nb` sizes them (d = w V / P - n; exactly -n
-            # when w = 0; none without a fill price, without anything to trade, or under the band), in the
-            # order `sell_first_order_nb` executes them: its stable insertion sort by d * P runs over every
-            # asset, and an asset without a fill price has the key NaN that nothing moves past; so each order
-            # is inserted (the same comparisons) among the orders after the last unpriced asset (from `lo`).
+                value += held_n[t] * (p if not np.isnan(p) else last_close[i - 1, col])
+            # 2c. orders as `research.backtest.nb.order_sizes_nb` sizes them: d = w V / P - n (exactly -n when
+            # w = 0); none without a fill price (d is NaN), without anything to trade or under the band
             count = 0
-            lo = 0
+            part = 0
             if value > 0.0:
                 for col in range(m):
                     p = fill_price[i, col]
-                    if np.isnan(p):
-                        lo = count
-                        continue
-                    w = target[col]
-                    if np.isnan(w):
-                        continue
-                    pos = position[col]
-                    if w == 0.0:
-                        if pos == 0.0:
-                            continue
-                        d = -pos
-                    else:
-                        d = w * value / p - pos
-                    if d == 0.0 or abs(d) * p < band * value:
-                        continue
-                    key = d * p
-                    j = count
-                    while j > lo and key < o_key[j - 1]:
-                        o_col[j] = o_col[j - 1]
-                        o_size[j] = o_size[j - 1]
-                        o_key[j] = o_key[j - 1]
-                        j -= 1
-                    o_col[j] = col
-                    o_size[j] = d
-                    o_key[j] = key
-                    count += 1
-            # 2d. execute as vectorbt's `process_order_nb` with unlimited cash: at P (1 +- s), fee f |d| P (1 +- s),
+                    d = target[col] * value / p - position[col]
+                    o_col[count] = col
+                    o_size[count] = d
+                    o_key[count] = d * p
+                    o_part[count] = part
+                    count += (d == d) & (d != 0.0) & (not abs(d) * p < band * value)
+                    part += p != p
+            # 2d. the order `sell_first_order_nb` executes them in: its stable insertion sort by d * P runs over
+            # every asset, and an asset without a fill price has the key NaN that nothing moves past; so orders
+            # rank by (part between unpriced assets, d * P, column)
+            for u in range(count):
+                ku = o_key[u]
+                pu = o_part[u]
+                r = 0
+                for v in range(count):
+                    pv = o_part[v]
+                    kv = o_key[v]
+                    r += (pv < pu) | ((pv == pu) & ((kv < ku) | ((kv == ku) & (v < u))))
+                seq[r] = u
+            # 2e. execute as vectorbt's `process_order_nb` with unlimited cash: at P (1 +- s), fee f |d| P (1 +- s),
             # positions snapped to 0 (`is_close_nb(x, 0)` is |x| <= ABS_TOL; `add_nb` is a plain sum unless
             # the order crosses zero)
             notional = 0.0
             for t in range(count):
-                col = o_col[t]
-                d = o_size[t]
+                u = seq[t]
+                col = o_col[u]
+                d = o_size[u]
                 p = fill_price[i, col]
                 pos = position[col]
                 if abs(pos) <= ABS_TOL:
@@ -284,15 +282,15 @@ def simulate_nb(mk: Market, weights: np.ndarray, acc: np.ndarray, seg: np.ndarra
                 cost += fee + q * abs(adj - p)
             if notional > 0.0:
                 turnover = notional / value
-            # 2e. the held columns for the sessions up to the next fill
+            # 2f. the held columns and shares for the sessions up to the next fill
             n_held = 0
             n_short = 0
             for col in range(m):
-                if position[col] != 0.0:
-                    held[n_held] = col
-                    n_held += 1
-                    if position[col] < 0.0:
-                        n_short += 1
+                x = position[col]
+                held[n_held] = col
+                held_n[n_held] = x
+                n_held += x != 0.0
+                n_short += x < 0.0
             k += 1
             next_fill = dec_rows[k] + 1 if k < n_dec else -1
         # 3. mark to the close
@@ -300,8 +298,7 @@ def simulate_nb(mk: Market, weights: np.ndarray, acc: np.ndarray, seg: np.ndarra
         gross = 0.0
         net = 0.0
         for t in range(n_held):
-            col = held[t]
-            h = position[col] * last_close[i, col]
+            h = held_n[t] * last_close[i, held[t]]
             equity += h
             gross += abs(h)
             net += h
@@ -315,8 +312,12 @@ def simulate_nb(mk: Market, weights: np.ndarray, acc: np.ndarray, seg: np.ndarra
         turn += turnover
         # 4. metrics: moments, downside, range, hits, wealth and drawdown; active returns; segments
         # (written as selects, not branches: a return's sign is a coin flip for the branch predictor)
-        n, mean, m2, m3, m4 = moments_step_nb(n, mean, m2, m3, m4, r)
-        down += r * r if r < 0.0 else 0.0
+        rr = r * r
+        s1 += r
+        s2 += rr
+        s3 += rr * r
+        s4 += rr * rr
+        down += rr if r < 0.0 else 0.0
         rmin = r if r < rmin else rmin
         rmax = r if r > rmax else rmax
         hits += 1.0 if r > 0.0 else 0.0
@@ -328,7 +329,11 @@ def simulate_nb(mk: Market, weights: np.ndarray, acc: np.ndarray, seg: np.ndarra
         x = r
         if has_bench:
             x = r - bench[i]
-            xn, xmean, xm2, xm3, xm4 = moments_step_nb(xn, xmean, xm2, xm3, xm4, x)
+            xx = x * x
+            x1 += x
+            x2 += xx
+            x3 += xx * x
+            x4 += xx * xx
             xmin = x if x < xmin else xmin
             xmax = x if x > xmax else xmax
         s = seg_of[i]
@@ -343,6 +348,10 @@ def simulate_nb(mk: Market, weights: np.ndarray, acc: np.ndarray, seg: np.ndarra
     acc[A_I] = n_sessions
     acc[A_CASH] = cash
     acc[A_PREV] = prev
+    n = float(n_sessions)
+    mean, m2, m3, m4 = central_moments_nb(n, s1, s2, s3, s4, rmin, rmax)
+    xn = n if has_bench else 0.0
+    xmean, xm2, xm3, xm4 = central_moments_nb(xn, x1, x2, x3, x4, xmin, xmax)
     acc[A_N] = n
     acc[A_MEAN] = mean
     acc[A_M2] = m2
@@ -403,17 +412,48 @@ def fingerprint_nb(w: np.ndarray, out: np.ndarray) -> None:
     """A 128-bit fingerprint of the float64 bits of C-contiguous `w` into out[0], out[1] (uint64).
 
     Configs with equal fingerprints have (but for a ~2^-128 chance) bit-identical weights, hence identical
-    portfolios: a sweep simulates one of them and copies its metrics (`research.sweep.executors`).
+    portfolios: a sweep simulates one of them and copies its metrics (`research.sweep.executors`). Two
+    multiply-xorshift hashes, each over four interleaved lanes (independent chains the CPU overlaps).
     """
     bits = w.reshape(w.size).view(np.uint64)
+    n = bits.shape[0]
+    a0, a1, a2, a3 = _FP_SEED, _FP_SEED ^ _FP1, _FP_SEED ^ _FP2, _FP1 ^ _FP2
+    b0, b1, b2, b3 = _FP1, _FP2, _FP_SEED, _FP1 + _FP2
+    s29 = np.uint64(29)
+    s31 = np.uint64(31)
+    i = 0
+    while i + 4 <= n:
+        a0 = (a0 ^ bits[i]) * _FP1
+        a1 = (a1 ^ bits[i + 1]) * _FP1
+        a2 = (a2 ^ bits[i + 2]) * _FP1
+        a3 = (a3 ^ bits[i + 3]) * _FP1
+        a0 ^= a0 >> s29
+        a1 ^= a1 >> s29
+        a2 ^= a2 >> s29
+        a3 ^= a3 >> s29
+        b0 = (b0 + bits[i]) * _FP2
+        b1 = (b1 + bits[i + 1]) * _FP2
+        b2 = (b2 + bits[i + 2]) * _FP2
+        b3 = (b3 + bits[i + 3]) * _FP2
+        b0 ^= b0 >> s31
+        b1 ^= b1 >> s31
+        b2 ^= b2 >> s31
+        b3 ^= b3 >> s31
+        i += 4
+    while i < n:
+        a0 = (a0 ^ bits[i]) * _FP1
+        a0 ^= a0 >> s29
+        b0 = (b0 + bits[i]) * _FP2
+        b0 ^= b0 >> s31
+        i += 1
     h1 = _FP_SEED
     h2 = _FP1
-    for i in range(bits.shape[0]):
-        x = bits[i]
+    for x in (a0, a1, a2, a3, np.uint64(n)):
         h1 = (h1 ^ x) * _FP1
-        h1 ^= h1 >> np.uint64(29)
+        h1 ^= h1 >> s29
+    for x in (b0, b1, b2, b3, np.uint64(n)):
         h2 = (h2 + x) * _FP2
-        h2 ^= h2 >> np.uint64(31)
+        h2 ^= h2 >> s31
     out[0] = h1
     out[1] = h2
 

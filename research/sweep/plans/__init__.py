@@ -2,14 +2,22 @@
 
 A plan module `research.sweep.plans.<strategy>` (named after the strategy) provides
   - `prepare(data, params) -> Plan`: the batched signals, computed once per distinct parameter value with the
-    `research.signals` kernels, and an integer / float config table (one row per config);
-  - `row_nb(arrays, ci, cf, k, out, work)`: njit, the target-weight row of config (ci, cf) at decision k;
-  - `sweep_nb(mk, arrays, ints, floats, slots, acc, seg, ret)`: njit(parallel) driver, configs in `prange`,
-    decision rows inside, the shared core (`research.sweep.nb`) advancing the portfolio;
+    `research.signals` kernels (compact dtypes: bool masks), and an integer / float config table (one row
+    per config);
+  - `rows_nb(arrays, ci, cf, out)`: njit, the target weights of config (ci, cf) at every decision into `out`
+    (decisions x assets), allocation-free and without array views or calls per row;
+  - `keys_nb(arrays, ints, floats, n_dec, m, todo, keys)`: njit(parallel), the fingerprint of each config's
+    weights (`research.sweep.nb.fingerprint_nb`), so a sweep simulates each distinct portfolio once;
+  - `sweep_nb(mk, arrays, ints, floats, todo, slots, acc, seg, ret)`: njit(parallel) driver over the configs
+    `todo`, blocks of `nb.BLOCK` configs in `prange`, one weights buffer per block, `rows_nb` then the shared
+    core (`research.sweep.nb.simulate_nb`);
   - `weights_nb(arrays, ci, cf, n_dec, m)`: njit, the full weights matrix of one config (tests compare it
     with the strategy's own `weights()` exactly).
-Numba cannot cache a kernel that takes another kernel as an argument, so each plan has its own two-line
-driver (`sweep_nb`) calling its `row_nb`; everything else is shared.
+Numba cannot cache a kernel that takes another kernel as an argument, so each plan has its own short drivers
+calling its `rows_nb` (copy them from `fresh_flow_low_exposure`); everything else is shared. A plan whose
+module has no `keys_nb` is run through its one-pass driver `sweep_nb(mk, arrays, ints, floats, slots, acc,
+seg, ret)` (every config simulated). Numba's cache does not notice when the core changes under a plan's
+cached drivers; `refresh_cache` does.
 
 Strategies without a plan sweep through `generic_plan`: the strategy's `weights()` and the vectorbt engine
 per config (slow, correct, labelled "engine (no fused plan)").
@@ -17,9 +25,11 @@ per config (slow, correct, labelled "engine (no fused plan)").
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import pkgutil
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -88,8 +98,51 @@ def prepare(strategy: Strategy, data: MarketData, params: list[dict[str, Any]], 
     """The strategy's plan for these configs: fused when a plan module exists (and `fused`), else generic."""
     if fused and has_plan(strategy.name):
         mod = importlib.import_module(f"{__name__}.{strategy.name}")
+        refresh_cache(mod)
         return mod.prepare(data, params)
     return generic_plan(strategy, data, params)
+
+
+#: Kernels compiled into every plan's drivers (numba caches a driver with them inlined, but watches only the
+#: file that defines the driver).
+CORE_SOURCES = ("research/sweep/nb.py", "research/signals/nb.py")
+_DRIVERS = ("sweep_nb", "keys_nb", "rows_nb", "weights_nb")
+_refreshed: set[str] = set()
+
+
+def _core_digest() -> str:
+    root = Path(__file__).resolve().parents[3]
+    h = hashlib.sha1()
+    for rel in CORE_SOURCES:
+        h.update((root / rel).read_bytes())
+    return h.hexdigest()
+
+
+def refresh_cache(mod: Any, names: tuple[str, ...] = _DRIVERS) -> None:
+    """Drop a plan's cached drivers when the core kernels changed since they were cached.
+
+    Numba invalidates a cached function when *its* file changes, not when a kernel it calls (the shared core,
+    the signal kernels) does; without this a plan would keep running the old core from the on-disk cache.
+    A stamp beside each driver's cache records the core it was compiled with. Once per module per process.
+    """
+    if mod.__name__ in _refreshed:
+        return
+    _refreshed.add(mod.__name__)
+    digest = _core_digest()
+    for name in names:
+        cache = getattr(getattr(mod, name, None), "_cache", None)
+        path = getattr(cache, "cache_path", None)
+        if not path:
+            continue
+        fn = getattr(mod, name).py_func
+        stamp = Path(path) / f"{fn.__module__.rsplit('.', 1)[-1]}.{fn.__qualname__}.core"
+        try:
+            if stamp.exists() and stamp.read_text() == digest:
+                continue
+            cache.flush()
+            stamp.write_text(digest)
+        except OSError:  # a read-only cache: numba will not write to it either
+            pass
 
 
 def generic_plan(strategy: Strategy, data: MarketData, params: list[dict[str, Any]]) -> Plan:

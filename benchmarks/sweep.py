@@ -1,0 +1,267 @@
+"""Sweep throughput: one strategy, many configs, five ways (each function runs in its own subprocess).
+
+The workload of issue 9: fresh_flow_low_exposure on the synthetic market's 11 sector ETFs, 2000-2025 daily
+sessions, weekly decisions, the engine's default costs (fees 2 bps, slippage 3 bps), metrics per config.
+Configs are drawn from a 100,000-point grid in a fixed shuffled order (`configs`), so any n is a
+representative mix. Each function warms up (numba compilation or cache load) before it times.
+
+- `fused`: the fused kernel as a sweep runs it (plan with batched signals, market, kernel, metrics table),
+  with identical portfolios simulated once (the default) and, for the record, every config simulated.
+- `minimal`: `benchmarks.nb.minimal_nb` over the same weights: the yardstick.
+- `vectorbt`: `vbt.Portfolio.from_orders` broadcast over a column per (config, asset), grouped per config
+  with cash sharing, size_type='targetpercent', sells first (call_seq='auto'), on the same target weights
+  (materialised, so a subset of configs), then Sharpe, drawdown and total return per config.
+- `engine`: the strategy's weights() and flowbt's vectorbt engine per config (what a sweep without a fused
+  plan does), with its metrics.
+- `bt`: pmorissette/bt per config on the same weights (WeighTarget on fill dates, Rebalance, commissions).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.common import peak_rss_mb, rate, spread, timed
+
+STRATEGY = "fresh_flow_low_exposure"
+#: 5 * 5 * 10 * 5 * 5 * 4 * 2 * 2 = 100,000 configs.
+GRID: dict[str, list[Any]] = {
+    "buy_weeks": [1, 2, 3, 4, 5],
+    "sell_weeks": [0, 1, 2, 3, 4],
+    "window": [52, 78, 104, 130, 156, 182, 208, 234, 260, 286],
+    "pct_below": [0.1, 0.2, 0.3, 0.4, 0.5],
+    "hold": [1, 2, 3, 4, 6],
+    "top_n": [1, 2, 3, 4],
+    "weighting": ["equal", "signal"],
+    "idle": ["equal", "cash"],
+}
+
+
+def configs(n: int, seed: int = 0) -> list[dict[str, Any]]:
+    """n configs of the 100,000-point grid, in a fixed shuffled order (the strategy's defaults filled in)."""
+    import strategies
+
+    keys = list(GRID)
+    points = list(itertools.product(*GRID.values()))
+    order = np.random.default_rng(seed).permutation(len(points))[:n]
+    base = strategies.get(STRATEGY).resolve({})
+    return [{**base, **dict(zip(keys, points[i], strict=True))} for i in order]
+
+
+@lru_cache(maxsize=4)
+def market(years: int = 26) -> Any:
+    """The synthetic market over the last `years` years of 2000-2025 (default: all of it)."""
+    from research.data.synthetic import make_market
+
+    return make_market(start=f"{2026 - years}-01-01" if years < 26 else "2000-01-03")
+
+
+def _setup(n_configs: int, years: int = 26) -> tuple[Any, Any, list[dict], Any, Any]:
+    import strategies
+    from research.run import default_config
+
+    data = market(years)
+    strat = strategies.get(STRATEGY)
+    return data, strat, configs(n_configs), default_config(strat), None
+
+
+def _fused_once(data: Any, strat: Any, params: list[dict], cfg: Any, dedupe: bool
+                ) -> tuple[pd.DataFrame, tuple[int, int]]:
+    from research.backtest.benchmarks import benchmark_returns
+    from research.sweep import kernel, plans
+    from research.sweep.executors import fused_configs
+    from research.sweep.runner import make_job
+
+    plan = plans.prepare(strat, data, params)
+    bench = benchmark_returns(data.prices, plan.dates, cfg)["EW_SECTORS"]
+    job = make_job(plan, data, cfg, bench)
+    acc, *_ = fused_configs(job, 0, plan.size, dedupe=dedupe)
+    return kernel.finalise(acc), (job.market.close.shape[0], len(plan.dates))
+
+
+def fused(n_configs: int = 10_000, repeat: int = 3, years: int = 26, dedupe_too: bool = True) -> dict:
+    """Configs per second of the fused kernel (plan + market + kernel + metrics), and its peak memory."""
+    data, strat, params, cfg, _ = _setup(n_configs, years)
+    _fused_once(data, strat, params[:16], cfg, True)  # compile or load the kernels
+    times, (table, (n_sessions, n_dec)) = timed(lambda: _fused_once(data, strat, params, cfg, True), repeat)
+    out = {"configs": n_configs, "years": years, "sessions": n_sessions, "decisions": n_dec,
+           "seconds": spread(times), "configs_per_s": rate(n_configs, times),
+           "finite_sharpe": int(np.isfinite(table["sharpe"]).sum())}
+    if dedupe_too:
+        t_all, _ = timed(lambda: _fused_once(data, strat, params, cfg, False), max(1, repeat - 1))
+        out["every_config_simulated"] = {"seconds": spread(t_all), "configs_per_s": rate(n_configs, t_all)}
+    from research.sweep import plans
+    from research.sweep.executors import distinct
+
+    plan = plans.prepare(strat, data, params)
+    mod = plan.impl()
+    keys = np.zeros((plan.size, 2), dtype=np.uint64)
+    mod.keys_nb(plan.arrays, plan.ints, plan.floats, len(plan.dates), len(plan.tickers),
+                np.arange(plan.size, dtype=np.int64), keys)
+    out["distinct_portfolios"] = int(len(distinct(keys, np.zeros(0, dtype=np.int64))[0]))
+    out["peak_rss_after_mb"] = peak_rss_mb()
+    return out
+
+
+def _weights(plan: Any, n: int) -> np.ndarray:
+    return np.stack([plan.weights(c).to_numpy() for c in range(n)])
+
+
+def minimal(n_configs: int = 10_000, n_weights: int = 64, repeat: int = 3) -> dict:
+    """The minimal numba loop on the weights of `n_weights` configs, cycled to n_configs configs."""
+    from benchmarks import nb as bnb
+    from research.sweep import plans
+    from research.sweep.kernel import build_market
+
+    data, strat, params, cfg, _ = _setup(n_weights)
+    plan = plans.prepare(strat, data, params)
+    mk = build_market(data.prices, plan.dates, plan.tickers, cfg)
+    close = np.nan_to_num(mk.last_close)
+    fill = np.nan_to_num(mk.fill_price)
+    w = _weights(plan, n_weights) * ~mk.no_price[None]
+    out = np.zeros(n_configs)
+    bnb.minimal_nb(close, fill, mk.dec_rows, w, 2, out)
+    times, _ = timed(lambda: bnb.minimal_nb(close, fill, mk.dec_rows, w, n_configs, out), repeat)
+    return {"configs": n_configs, "seconds": spread(times), "configs_per_s": rate(n_configs, times)}
+
+
+def vectorbt(n_configs: int = 100, repeat: int = 3) -> dict:
+    """vectorbt's broadcast from_orders on the same target weights, a column per (config, asset)."""
+    import vectorbt as vbt
+
+    from research.sweep import plans
+    from research.sweep.kernel import build_market, run_index
+
+    data, strat, params, cfg, _ = _setup(n_configs)
+    plan = plans.prepare(strat, data, params)
+    mk = build_market(data.prices, plan.dates, plan.tickers, cfg)
+    index = run_index(data.prices, plan.dates)
+    n, m = mk.close.shape
+    fill_rows = mk.dec_rows + 1
+    keep = fill_rows < n
+    w = _weights(plan, n_configs) * ~mk.no_price[None]  # (C, K, m): the engine's targets
+    size = np.full((n, n_configs * m), np.nan)
+    size[fill_rows[keep]] = np.transpose(w[:, keep, :], (1, 0, 2)).reshape(int(keep.sum()), n_configs * m)
+    close = np.tile(mk.close, (1, n_configs))
+    size[np.isnan(close)] = np.nan
+    columns = pd.MultiIndex.from_product([range(n_configs), plan.tickers], names=["config", "ticker"])
+    close_df = pd.DataFrame(close, index=index, columns=columns)
+    size_df = pd.DataFrame(size, index=index, columns=columns)
+
+    def run(c: int) -> pd.DataFrame:
+        cols = close_df.columns[: c * m]
+        pf = vbt.Portfolio.from_orders(
+            close_df[cols], size=size_df[cols], size_type="targetpercent", direction="longonly",
+            fees=float(cfg.fees([plan.tickers[0]])[0]), slippage=float(cfg.slippage([plan.tickers[0]])[0]),
+            init_cash=float(cfg.init_cash), cash_sharing=True, group_by="config", call_seq="auto", freq="1D")
+        return pd.DataFrame({"sharpe": pf.sharpe_ratio(), "max_drawdown": pf.max_drawdown(),
+                             "total_return": pf.total_return()})
+
+    run(2)  # compile or load vectorbt's kernels
+    times, table = timed(lambda: run(n_configs), repeat)
+    return {"configs": n_configs, "seconds": spread(times), "configs_per_s": rate(n_configs, times),
+            "finite_sharpe": int(np.isfinite(table["sharpe"]).sum())}
+
+
+def engine(n_configs: int = 20, repeat: int = 3) -> dict:
+    """The strategy's weights() and flowbt's vectorbt engine per config, with the engine's metrics."""
+    from research.analytics.metrics import summary
+    from research.backtest.engine import backtest
+
+    data, strat, params, cfg, _ = _setup(n_configs)
+
+    def run(c: int) -> None:
+        for p in params[:c]:
+            res = backtest(data.prices, strat.weights(data, **p), cfg)
+            summary(res.returns, turnover=res.turnover, gross=res.gross, net=res.net)
+
+    run(1)
+    times, _ = timed(lambda: run(n_configs), repeat)
+    return {"configs": n_configs, "seconds": spread(times), "configs_per_s": rate(n_configs, times)}
+
+
+def bt(n_configs: int = 3, repeat: int = 2) -> dict:
+    """pmorissette/bt per config: WeighTarget on the fill sessions, Rebalance, fees + slippage as commissions."""
+    try:
+        import bt as btlib
+    except ImportError:
+        return {"configs": 0, "skipped": "bt is not installed (pip install -e '.[bench]')"}
+
+    from research.sweep import plans
+    from research.sweep.kernel import run_index
+
+    data, strat, params, cfg, _ = _setup(n_configs)
+    plan = plans.prepare(strat, data, params)
+    index = run_index(data.prices, plan.dates)
+    prices = data.prices.close.loc[index, plan.tickers].ffill().bfill()
+    fill_dates = index[np.minimum(index.get_indexer(plan.dates) + 1, len(index) - 1)]
+    cost = float(cfg.fees([plan.tickers[0]])[0] + cfg.slippage([plan.tickers[0]])[0])
+    live = data.prices.close.loc[index, plan.tickers].notna()
+    targets = []
+    for c in range(n_configs):
+        w = plan.weights(c)
+        w.index = fill_dates
+        w = w[~w.index.duplicated(keep="last")]
+        targets.append(w.where(live.loc[w.index].to_numpy(), 0.0))
+
+    def run(c: int) -> list[float]:
+        out = []
+        for k in range(c):
+            s = btlib.Strategy(f"c{k}", [btlib.algos.WeighTarget(targets[k]), btlib.algos.Rebalance()])
+            test = btlib.Backtest(s, prices, initial_capital=float(cfg.init_cash), progress_bar=False,
+                                  commissions=lambda q, p: abs(q) * p * cost, integer_positions=False)
+            res = btlib.run(test)
+            out.append(float(res.stats.loc["daily_sharpe"].iloc[0]))
+        return out
+
+    run(1)
+    times, sharpe = timed(lambda: run(n_configs), repeat)
+    return {"configs": n_configs, "seconds": spread(times), "configs_per_s": rate(n_configs, times),
+            "sharpe_first": sharpe[0] if sharpe else None}
+
+
+def fused_assets(n_assets: int = 11, n_configs: int = 2_000, n_weights: int = 32, repeat: int = 3) -> dict:
+    """The core alone on n_assets columns: the 11 sectors sliced (fewer) or tiled (more), weights rescaled."""
+    from benchmarks import nb as bnb
+    from research.backtest.benchmarks import benchmark_returns
+    from research.sweep import nb as core
+    from research.sweep import plans
+    from research.sweep.kernel import build_market
+
+    data, strat, params, cfg, _ = _setup(n_weights)
+    plan = plans.prepare(strat, data, params)
+    bench = benchmark_returns(data.prices, plan.dates, cfg)["EW_SECTORS"]
+    mk = build_market(data.prices, plan.dates, plan.tickers, cfg, bench)
+    w = _weights(plan, n_weights)
+    reps = -(-n_assets // 11)
+    cols = np.arange(11 * reps)[:n_assets] % 11
+
+    def widen(a: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(a[..., cols])
+
+    w = widen(w)
+    tot = w.sum(axis=2, keepdims=True)
+    w = np.ascontiguousarray(np.where(tot > 0, w / np.where(tot > 0, tot, 1.0), 0.0))
+    mk = mk._replace(close=widen(mk.close), last_close=widen(mk.last_close), fill_price=widen(mk.fill_price),
+                     no_price=widen(mk.no_price), fees=widen(mk.fees), slippage=widen(mk.slippage),
+                     borrow_day=widen(mk.borrow_day))
+    plans.refresh_cache(bnb, ("simulate_many_nb", "minimal_nb"))
+    acc = np.zeros((n_configs, core.N_ACC))
+    bnb.simulate_many_nb(mk, w, 2, acc)
+    times, _ = timed(lambda: bnb.simulate_many_nb(mk, w, n_configs, acc), repeat)
+    return {"assets": n_assets, "configs": n_configs, "seconds": spread(times),
+            "configs_per_s": rate(n_configs, times), "peak_rss_after_mb": peak_rss_mb()}
+
+
+def baseline_memory() -> dict:
+    """Peak memory of a process that imports flowbt and builds the market, and does nothing else."""
+    t0 = time.perf_counter()
+    market()
+    import research.sweep.runner  # noqa: F401
+
+    return {"seconds": time.perf_counter() - t0}
