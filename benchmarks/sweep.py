@@ -95,17 +95,25 @@ def fused(n_configs: int = 10_000, repeat: int = 3, years: int = 26, dedupe_too:
     if dedupe_too:
         t_all, _ = timed(lambda: _fused_once(data, strat, params, cfg, False), max(1, repeat - 1))
         out["every_config_simulated"] = {"seconds": spread(t_all), "configs_per_s": rate(n_configs, t_all)}
-    from research.sweep import plans
-    from research.sweep.executors import distinct
-
-    plan = plans.prepare(strat, data, params)
-    mod = plan.impl()
-    keys = np.zeros((plan.size, 2), dtype=np.uint64)
-    mod.keys_nb(plan.arrays, plan.ints, plan.floats, len(plan.dates), len(plan.tickers),
-                np.arange(plan.size, dtype=np.int64), keys)
-    out["distinct_portfolios"] = int(len(distinct(keys, np.zeros(0, dtype=np.int64))[0]))
+    out["distinct_portfolios"] = distinct_portfolios(strat, data, params)
     out["peak_rss_after_mb"] = peak_rss_mb()
     return out
+
+
+def distinct_portfolios(strat: Any, data: Any, params: list[dict]) -> int:
+    """How many of the configs have distinct target weights (fingerprints of the plan's `rows_many_nb`)."""
+    from research.sweep import plans
+
+    plan = plans.prepare(strat, data, params)
+    batch = 256
+    wbuf = np.empty((batch, len(plan.dates), len(plan.tickers)))
+    keys = np.zeros((batch, 2), dtype=np.uint64)
+    seen: set[tuple[int, int]] = set()
+    for b0 in range(0, plan.size, batch):
+        todo = np.arange(b0, min(b0 + batch, plan.size), dtype=np.int64)
+        plan.impl().rows_many_nb(plan.arrays, plan.ints, plan.floats, todo, wbuf, keys)
+        seen.update(map(tuple, keys[: len(todo)].tolist()))
+    return len(seen)
 
 
 def _weights(plan: Any, n: int) -> np.ndarray:

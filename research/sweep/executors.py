@@ -4,9 +4,10 @@ A sweep is cut into coarse chunks of configs (`Job` + (lo, hi)); each chunk retu
 (and the daily returns of the few configs that asked for them). Chunks are independent and each config's
 numbers depend on nothing but its inputs, so any executor gives bit-identical results.
 
-Identical portfolios are simulated once (`fused_configs`): a cheap first pass fingerprints every config's
-target weights (the plan's `keys_nb`), the kernel runs one config per distinct fingerprint (and every config
-whose daily returns are wanted), and the others copy its accumulators. Grids often hold many such configs
+Identical portfolios are simulated once (`fused_configs`): the plan writes a batch of configs' target weights
+and fingerprints them (the plan's `rows_many_nb`), the core simulates the batch's configs whose fingerprint
+is new (and every config whose daily returns are wanted), and the others copy the accumulators of the first
+config with their fingerprint. Grids often hold many such configs
 (a top_n above the number of signals, thresholds no observation falls between). The local executor finds
 them over the whole sweep; a Dask chunk, within the chunk.
 
@@ -60,67 +61,59 @@ def n_segments(mk: nb.Market) -> int:
     return max(int(mk.seg_of.max()) + 1, 1) if len(mk.seg_of) else 1
 
 
-def distinct(keys: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(configs to simulate, representative of each config) from weight fingerprints (C, 2).
-
-    The representative of a config is the first config with the same fingerprint (same weights, same
-    portfolio); configs in `keep` (those whose daily returns are wanted) are simulated themselves.
-    """
-    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-    rep = first[inverse.ravel()]
-    todo = np.union1d(first, keep).astype(np.int64)
-    return todo, rep
+#: Configs whose weights are held at once (`fused_configs`): 64 x decisions x assets float64 (7.6 MB for
+#: 1,357 weekly decisions x 11 sectors), small enough to stay in cache between the two passes over it.
+WEIGHTS_BATCH = 64
 
 
 def fused_configs(job: Job, lo: int, hi: int, dedupe: bool = True,
                   done: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """Configs lo..hi-1 of a fused job: (acc, seg, local return slots, returns, compilations).
 
-    With `dedupe`, every config's weights are fingerprinted first (the plan's `keys_nb`, cheap: no
-    simulation) and only distinct weights are simulated (`distinct`); the others copy their metrics.
-    `done(k)` is called as configs complete (for progress), k configs at a time.
+    Configs go in batches of `WEIGHTS_BATCH`: the plan's `rows_many_nb` writes each config's target weights
+    into a shared buffer and fingerprints them (`nb.fingerprint_nb`), then `nb.simulate_rows_nb` simulates
+    the buffer's rows. With `dedupe`, a config whose fingerprint was seen before in this span (same weights,
+    same portfolio) is not simulated but copies the first such config's metrics, unless its daily returns
+    are wanted. `done(k)` is called as configs complete (for progress).
     """
     mk = job.market
     p = job.plan
     mod = importlib.import_module(p.module)
     refresh_cache(mod)
-    drivers = [mod.sweep_nb] + ([mod.keys_nb] if hasattr(mod, "keys_nb") else [])
+    drivers = [mod.rows_many_nb, nb.simulate_rows_nb]
     before = sum(_compiled(d) for d in drivers)
     n_dec, m = mk.no_price.shape
     count = hi - lo
     ints = p.ints[lo:hi]
     floats = p.floats[lo:hi]
-    global_slots = job.slots[lo:hi]
-    want = np.flatnonzero(global_slots >= 0)
+    want = job.slots[lo:hi] >= 0
     local = np.full(count, -1, dtype=np.int64)
-    local[want] = np.arange(len(want))
+    local[want] = np.arange(int(want.sum()))
     acc = np.zeros((count, nb.N_ACC))
     seg = np.zeros((count, n_segments(mk), nb.N_SEG))
-    ret = np.zeros((len(want), mk.close.shape[0]))
-    everyone = np.arange(count, dtype=np.int64)
-    if not hasattr(mod, "keys_nb"):  # a plan with the one-pass driver sweep_nb(mk, a, ints, floats, slots, ...)
-        mod.sweep_nb(mk, p.arrays, ints, floats, local, acc, seg, ret)
+    ret = np.zeros((int(want.sum()), mk.close.shape[0]))
+    rep = np.arange(count, dtype=np.int64)  # the config each config copies its metrics from (itself: simulated)
+    first: dict[tuple[int, int], int] = {}
+    size = min(WEIGHTS_BATCH, max(count, 1))
+    wbuf = np.empty((size, n_dec, m))
+    keys = np.zeros((size, 2), dtype=np.uint64)
+    for b0 in range(0, count, size):
+        todo = np.arange(b0, min(b0 + size, count), dtype=np.int64)
+        mod.rows_many_nb(p.arrays, ints, floats, todo, wbuf, keys)
+        rows = np.arange(len(todo), dtype=np.int64)
+        if dedupe:
+            for t, (k1, k2) in enumerate(keys[: len(todo)].tolist()):
+                c = int(todo[t])
+                seen = first.setdefault((k1, k2), c)
+                if seen != c and not want[c]:
+                    rep[c] = seen
+            rows = rows[rep[todo] == todo]
+        nb.simulate_rows_nb(mk, wbuf, rows, todo[rows], local, acc, seg, ret)
         if done is not None:
-            done(count)
-        return acc, seg, local, ret, sum(_compiled(d) for d in drivers) - before
-    if dedupe and count > 1:
-        keys = np.zeros((count, 2), dtype=np.uint64)
-        mod.keys_nb(p.arrays, ints, floats, n_dec, m, everyone, keys)
-        todo, rep = distinct(keys, want)
-    else:
-        todo, rep = everyone, everyone
-    step = nb.BLOCK * 64 if done is not None else max(len(todo), 1)
-    for s0 in range(0, len(todo), step):
-        part = todo[s0:s0 + step]
-        mod.sweep_nb(mk, p.arrays, ints, floats, part, local, acc, seg, ret)
-        if done is not None:
-            done(len(part))
-    copies = np.flatnonzero(rep != everyone)
-    copies = copies[local[copies] < 0]
+            done(len(todo))
+    copies = np.flatnonzero(rep != np.arange(count))
     acc[copies] = acc[rep[copies]]
     seg[copies] = seg[rep[copies]]
-    if done is not None:
-        done(count - len(todo))
     compiled = sum(_compiled(d) for d in drivers) - before
     return acc, seg, local, ret, compiled
 

@@ -1,8 +1,8 @@
 """The shared simulation core of the fused sweep kernel: the engine's portfolio, one config at a time, online.
 
-Each strategy plan (`research.sweep.plans.<strategy>`) has small njit drivers: blocks of `BLOCK` configs in
-`prange`; per config the plan writes the config's target weights (decisions x assets) into the block's
-scratch buffer from the batched signals (`rows_nb`), and `simulate_nb` runs every session exactly as
+Each strategy plan (`research.sweep.plans.<strategy>`) writes a batch of configs' target weights (decisions x
+assets each) into a shared buffer from the batched signals (its `rows_many_nb`, configs in `prange`), and
+`simulate_rows_nb` runs each distinct one through `simulate_nb`, every session exactly as
 `research.backtest.engine` documents (carry -> fill -> mark):
 
   1. carry on the previous close's state: cash += cash * r_i - sum_j max(-n_j, 0) * C_{i-1,j} * b_{i,j}
@@ -36,7 +36,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 from vectorbt.utils.math_ import add_nb
 
 # ---- accumulator layout (one float64 row of length N_ACC per config) -------------------------------------
@@ -378,9 +378,16 @@ def simulate_nb(mk: Market, weights: np.ndarray, acc: np.ndarray, seg: np.ndarra
     acc[X_MAX] = xmax
 
 
-# ---- shared by the plans: row helpers, fingerprints, blocks of configs ---------------------------------------
-#: Configs per task of a plan's parallel driver (each task allocates one weights buffer and runs its configs).
-BLOCK = 8
+@njit(cache=True, parallel=True)
+def simulate_rows_nb(mk: Market, wbuf: np.ndarray, rows: np.ndarray, configs: np.ndarray, slots: np.ndarray,
+                     acc: np.ndarray, seg: np.ndarray, ret: np.ndarray) -> None:
+    """`simulate_nb` on weights wbuf[rows[t]] for config configs[t] (acc, seg and slots indexed by config)."""
+    for t in prange(rows.shape[0]):
+        c = configs[t]
+        simulate_nb(mk, wbuf[rows[t]], acc[c], seg[c], ret, slots[c])
+
+
+# ---- shared by the plans: row helpers, fingerprints -----------------------------------------------------------
 _FP1 = np.uint64(0x9E3779B97F4A7C15)
 _FP2 = np.uint64(0xBF58476D1CE4E5B9)
 _FP_SEED = np.uint64(0x94D049BB133111EB)

@@ -6,18 +6,15 @@ A plan module `research.sweep.plans.<strategy>` (named after the strategy) provi
     per config);
   - `rows_nb(arrays, ci, cf, out)`: njit, the target weights of config (ci, cf) at every decision into `out`
     (decisions x assets), allocation-free and without array views or calls per row;
-  - `keys_nb(arrays, ints, floats, n_dec, m, todo, keys)`: njit(parallel), the fingerprint of each config's
-    weights (`research.sweep.nb.fingerprint_nb`), so a sweep simulates each distinct portfolio once;
-  - `sweep_nb(mk, arrays, ints, floats, todo, slots, acc, seg, ret)`: njit(parallel) driver over the configs
-    `todo`, blocks of `nb.BLOCK` configs in `prange`, one weights buffer per block, `rows_nb` then the shared
-    core (`research.sweep.nb.simulate_nb`);
+  - `rows_many_nb(arrays, ints, floats, todo, wbuf, keys)`: njit(parallel) driver, the weights of each config
+    of `todo` into the buffer wbuf[t] (`rows_nb`) and their fingerprint into keys[t]
+    (`research.sweep.nb.fingerprint_nb`); the shared core then simulates the buffer's rows
+    (`research.sweep.nb.simulate_rows_nb`), each distinct portfolio once;
   - `weights_nb(arrays, ci, cf, n_dec, m)`: njit, the full weights matrix of one config (tests compare it
     with the strategy's own `weights()` exactly).
 Numba cannot cache a kernel that takes another kernel as an argument, so each plan has its own short drivers
-calling its `rows_nb` (copy them from `fresh_flow_low_exposure`); everything else is shared. A plan whose
-module has no `keys_nb` is run through its one-pass driver `sweep_nb(mk, arrays, ints, floats, slots, acc,
-seg, ret)` (every config simulated). Numba's cache does not notice when the core changes under a plan's
-cached drivers; `refresh_cache` does.
+calling its `rows_nb` (copy them from `fresh_flow_low_exposure`); everything else is shared. Numba's cache
+does not notice when the core changes under a plan's cached drivers; `refresh_cache` does.
 
 Strategies without a plan sweep through `generic_plan`: the strategy's `weights()` and the vectorbt engine
 per config (slow, correct, labelled "engine (no fused plan)").
@@ -50,7 +47,7 @@ class Plan:
     arrays: tuple = ()
     ints: np.ndarray = field(default_factory=lambda: np.zeros((0, 1), dtype=np.int64))
     floats: np.ndarray = field(default_factory=lambda: np.zeros((0, 1)))
-    module: str | None = None  # plan module with sweep_nb / weights_nb; None = generic (engine per config)
+    module: str | None = None  # plan module with rows_many_nb / weights_nb; None = generic (engine per config)
 
     @property
     def fused(self) -> bool:
@@ -106,7 +103,7 @@ def prepare(strategy: Strategy, data: MarketData, params: list[dict[str, Any]], 
 #: Kernels compiled into every plan's drivers (numba caches a driver with them inlined, but watches only the
 #: file that defines the driver).
 CORE_SOURCES = ("research/sweep/nb.py", "research/signals/nb.py")
-_DRIVERS = ("sweep_nb", "keys_nb", "rows_nb", "weights_nb")
+_DRIVERS = ("rows_many_nb", "rows_nb", "weights_nb")
 _refreshed: set[str] = set()
 
 

@@ -78,25 +78,9 @@ def weights_nb(a, ci, cf, n_dec, m):
 
 
 @njit(cache=True, parallel=True)
-def keys_nb(a, ints, floats, n_dec, m, todo, keys):
-    """Fingerprints of the weights of configs `todo` (`core.fingerprint_nb`) into keys[todo]."""
-    n_blocks = (todo.shape[0] + core.BLOCK - 1) // core.BLOCK
-    for b in prange(n_blocks):
-        w = np.empty((n_dec, m))
-        for t in range(b * core.BLOCK, min((b + 1) * core.BLOCK, todo.shape[0])):
-            c = todo[t]
-            rows_nb(a, ints[c], floats[c], w)
-            core.fingerprint_nb(w, keys[c])
-
-
-@njit(cache=True, parallel=True)
-def sweep_nb(mk, a, ints, floats, todo, slots, acc, seg, ret):
-    """Configs `todo` through the core: acc[c], seg[c] (and ret[slots[c]] when >= 0) for each c in todo."""
-    n_dec, m = mk.no_price.shape
-    n_blocks = (todo.shape[0] + core.BLOCK - 1) // core.BLOCK
-    for b in prange(n_blocks):
-        w = np.empty((n_dec, m))
-        for t in range(b * core.BLOCK, min((b + 1) * core.BLOCK, todo.shape[0])):
-            c = todo[t]
-            rows_nb(a, ints[c], floats[c], w)
-            core.simulate_nb(mk, w, acc[c], seg[c], ret, slots[c])
+def rows_many_nb(a, ints, floats, todo, wbuf, keys):
+    """The weights of configs `todo` into wbuf[t] and their fingerprints (`core.fingerprint_nb`) into keys[t]."""
+    for t in prange(todo.shape[0]):
+        c = todo[t]
+        rows_nb(a, ints[c], floats[c], wbuf[t])
+        core.fingerprint_nb(wbuf[t], keys[t])
