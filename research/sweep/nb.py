@@ -16,19 +16,20 @@ assets each) into a shared buffer from the batched signals (its `rows_many_nb`, 
 Daily returns are bit-identical to the engine's: every floating-point operation on the portfolio is the one
 the engine does, in the same order (the shortcuts only skip work whose result is known exactly: an order of
 0 shares, a cost of 0, a held column list instead of a test per asset). Nothing of size configs x sessions x
-assets exists: the per-config state is a few arrays of n_assets values, and the metrics are accumulated
-online in registers (power sums of the returns, turned into mean, M2, M3, M4 at the end by
-`central_moments_nb`; downside sum of squares; range; running wealth, peak and drawdown; turnover, exposure
-and costs), for raw returns and, with a benchmark, active returns, plus per-segment (n, mean, M2) of the
-scored returns for walk-forward selection. Daily returns are written only for configs given a slot >= 0.
+assets exists: the state of a config is a few arrays of n_assets values and its daily returns (n_sessions),
+the weights are a batch of configs at a time (`research.sweep.executors`), and the metrics are accumulated
+in two places: turnover, exposure, costs, running wealth, peak and drawdown in the session loop, and the
+moments in a vectorised second pass over the config's daily returns (`moments_nb`: power sums, turned into
+mean, M2, M3, M4 by `central_moments_nb`; downside sum of squares; range; hits), for raw returns and, with a
+benchmark, active returns, plus per-segment (n, mean, M2) of the scored returns for walk-forward selection
+(`segments_nb`). Daily returns are copied out only for configs given a slot >= 0.
 
 Speed (issue 9). Between fills the holdings are constant, so a session costs one multiply-add per *held*
 asset (held columns and shares are listed after each fill) on the forward-filled closes
-`Market.last_close`, shared by every config, and a few adds and multiplies for the metrics (power sums,
-not Welford's per-session divisions). Outcomes that depend on the data (a return's sign, which assets
-trade at a fill, their execution order) are computed with selects and counts rather than branches, which
-the CPU would mispredict. `simulate_nb` is one function on purpose: numba reference-counts every array
-passed to a call it does not inline, and a call per session or per fill costs more than the work itself.
+`Market.last_close`, shared by every config; the moments run apart, where the compiler can use SIMD lanes.
+At a fill, the orders are sorted (a stable insertion sort, sells then buys) before they execute, so the
+branch on an order's side is predictable. `simulate_nb` is one function on purpose: numba reference-counts
+every array passed to a call it does not inline, and a call per session or per fill costs more than the work.
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ def simulate_nb(mk: Market, weights: np.ndarray, acc: np.ndarray, seg: np.ndarra
 
     `weights` (K, m) holds the config's target row of every decision (as the strategy's weights() frame).
     Daily returns go to ret_out[slot] when slot >= 0. The state is a few arrays of m values; accumulators
-    live in local scalars (registers). One function on purpose: see the module docstring.
+    live in local scalars. One function on purpose: see the module docstring.
     """
     last_close = mk.last_close
     fill_price = mk.fill_price
@@ -151,34 +152,20 @@ def simulate_nb(mk: Market, weights: np.ndarray, acc: np.ndarray, seg: np.ndarra
     o_key = np.zeros(m)
     o_part = np.zeros(m, dtype=np.int64)
     seq = np.zeros(m, dtype=np.int64)  # the orders in execution order
+    rets = np.empty(n_sessions)  # the daily returns (for the moments' second pass)
     seg[:, :] = 0.0
     n_held = 0
     n_short = 0
 
     cash = mk.init_cash
     prev = mk.init_cash
-    s1 = 0.0  # power sums of the returns (central moments at the end: `central_moments_nb`)
-    s2 = 0.0
-    s3 = 0.0
-    s4 = 0.0
-    down = 0.0
-    rmin = np.inf
-    rmax = -np.inf
     wealth = 1.0
     peak = 1.0
     mdd = 0.0
     turn = 0.0
-    hits = 0.0
-    moved = 0.0
     gross_sum = 0.0
     net_sum = 0.0
     cost_sum = 0.0
-    x1 = 0.0  # and of the active returns
-    x2 = 0.0
-    x3 = 0.0
-    x4 = 0.0
-    xmin = np.inf
-    xmax = -np.inf
 
     k = 0  # next decision row
     next_fill = dec_rows[0] + 1 if n_dec > 0 else -1
@@ -240,16 +227,19 @@ def simulate_nb(mk: Market, weights: np.ndarray, acc: np.ndarray, seg: np.ndarra
                     part += p != p
             # 2d. the order `sell_first_order_nb` executes them in: its stable insertion sort by d * P runs over
             # every asset, and an asset without a fill price has the key NaN that nothing moves past; so orders
-            # rank by (part between unpriced assets, d * P, column)
+            # sort by (part between unpriced assets, d * P, column), here by a stable insertion sort of the orders
             for u in range(count):
                 ku = o_key[u]
                 pu = o_part[u]
-                r = 0
-                for v in range(count):
+                t = u
+                while t > 0:
+                    v = seq[t - 1]
                     pv = o_part[v]
-                    kv = o_key[v]
-                    r += (pv < pu) | ((pv == pu) & ((kv < ku) | ((kv == ku) & (v < u))))
-                seq[r] = u
+                    if pv < pu or (pv == pu and o_key[v] <= ku):
+                        break
+                    seq[t] = v
+                    t -= 1
+                seq[t] = u
             # 2e. execute as vectorbt's `process_order_nb` with unlimited cash: at P (1 +- s), fee f |d| P (1 +- s),
             # positions snapped to 0 (`is_close_nb(x, 0)` is |x| <= ABS_TOL; `add_nb` is a plain sum unless
             # the order crosses zero)
@@ -310,41 +300,19 @@ def simulate_nb(mk: Market, weights: np.ndarray, acc: np.ndarray, seg: np.ndarra
         gross_sum += g
         net_sum += g if net == gross else net / equity
         turn += turnover
-        # 4. metrics: moments, downside, range, hits, wealth and drawdown; active returns; segments
-        # (written as selects, not branches: a return's sign is a coin flip for the branch predictor)
-        rr = r * r
-        s1 += r
-        s2 += rr
-        s3 += rr * r
-        s4 += rr * rr
-        down += rr if r < 0.0 else 0.0
-        rmin = r if r < rmin else rmin
-        rmax = r if r > rmax else rmax
-        hits += 1.0 if r > 0.0 else 0.0
-        moved += 1.0 if r != 0.0 else 0.0
+        # 4. wealth and drawdown here (a product chain); the moments in a second pass over `rets`
         wealth = wealth * (1.0 + r)
         peak = wealth if wealth > peak else peak
         dd = wealth / peak - 1.0  # exactly 0 at a peak
         mdd = dd if dd < mdd else mdd
-        x = r
-        if has_bench:
-            x = r - bench[i]
-            xx = x * x
-            x1 += x
-            x2 += xx
-            x3 += xx * x
-            x4 += xx * xx
-            xmin = x if x < xmin else xmin
-            xmax = x if x > xmax else xmax
-        s = seg_of[i]
-        if s >= 0:
-            sn = seg[s, 0] + 1.0
-            sd = x - seg[s, 1]
-            seg[s, 1] += sd / sn
-            seg[s, 2] += sd * (x - seg[s, 1])
-            seg[s, 0] = sn
-        if slot >= 0:
-            ret_out[slot, i] = r
+        rets[i] = r
+    if slot >= 0:
+        ret_out[slot, :] = rets
+    s1, s2, s3, s4, down, rmin, rmax, hits, moved = moments_nb(rets, bench, False)
+    x1, x2, x3, x4, xmin, xmax = 0.0, 0.0, 0.0, 0.0, np.inf, -np.inf
+    if has_bench:
+        x1, x2, x3, x4, _, xmin, xmax, _, _ = moments_nb(rets, bench, True)
+    segments_nb(rets, bench, has_bench, seg_of, seg)
     acc[A_I] = n_sessions
     acc[A_CASH] = cash
     acc[A_PREV] = prev
@@ -376,6 +344,55 @@ def simulate_nb(mk: Market, weights: np.ndarray, acc: np.ndarray, seg: np.ndarra
     acc[X_M4] = xm4
     acc[X_MIN] = xmin
     acc[X_MAX] = xmax
+
+
+@njit(cache=True, fastmath={"reassoc", "nsz"}, error_model="numpy")
+def moments_nb(r: np.ndarray, bench: np.ndarray, active: bool
+               ) -> tuple[float, float, float, float, float, float, float, float, float]:
+    """Power sums s1..s4, downside sum of squares, min, max, count > 0 and count != 0 of r (or r - bench).
+
+    A pass of its own so the compiler vectorises it ("reassoc": the sums are added in SIMD lanes, which moves
+    them by ~1e-16 relative from a sequential sum; min, max and the counts are exact in any order).
+    """
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    s4 = 0.0
+    down = 0.0
+    hits = 0.0
+    moved = 0.0
+    lo = np.inf
+    hi = -np.inf
+    n = r.shape[0]
+    for i in range(n):
+        x = r[i] - bench[i] if active else r[i]
+        xx = x * x
+        s1 += x
+        s2 += xx
+        s3 += xx * x
+        s4 += xx * xx
+        down += xx if x < 0.0 else 0.0
+        hits += 1.0 if x > 0.0 else 0.0
+        moved += 1.0 if x != 0.0 else 0.0
+    for i in range(n):
+        x = r[i] - bench[i] if active else r[i]
+        lo = x if x < lo else lo
+        hi = x if x > hi else hi
+    return s1, s2, s3, s4, down, lo, hi, hits, moved
+
+
+@njit(cache=True, error_model="numpy")
+def segments_nb(r: np.ndarray, bench: np.ndarray, has_bench: bool, seg_of: np.ndarray, seg: np.ndarray) -> None:
+    """Per-segment (n, mean, M2) of the scored returns (active with a benchmark, else raw), Welford's update."""
+    for i in range(r.shape[0]):
+        s = seg_of[i]
+        if s >= 0:
+            x = r[i] - bench[i] if has_bench else r[i]
+            sn = seg[s, 0] + 1.0
+            sd = x - seg[s, 1]
+            seg[s, 1] += sd / sn
+            seg[s, 2] += sd * (x - seg[s, 1])
+            seg[s, 0] = sn
 
 
 @njit(cache=True, parallel=True)
