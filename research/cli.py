@@ -298,14 +298,50 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: Commands that end the process without the interpreter's teardown when run from the command line.
+FAST_EXIT = frozenset({"run", "report", "list"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `flowbt` console script; user errors print one clear message and exit 2."""
+    """Entry point of the `flowbt` console script; user errors print one clear message and exit 2.
+
+    From the command line (`argv` None), the FAST_EXIT commands end the process through `_exit_now`."""
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
     except FlowbtError as exc:
         print(f"flowbt: error: {exc}", file=sys.stderr)
-        return 2
+        code = 2
+    if argv is None and args.command in FAST_EXIT:
+        _exit_now(code)
+    return code
+
+
+def _exit_now(code: int) -> None:
+    """Run the atexit handlers, flush, and end the process without tearing the interpreter down.
+
+    Why: after `flowbt run` the interpreter holds pandas, numba (LLVM), pyarrow and the run's frames, and its
+    teardown frees them object by object: about 0.4 s, a tenth of the command, for nothing the operating
+    system does not do at exit. Every file these commands write is closed by then, and the atexit handlers
+    (logging, weakref finalizers such as temporary directories, numba, pyarrow) still run. The normal exit is
+    kept while a profiler or tracer is attached (cProfile, coverage write their results at exit) and while
+    another non-daemon thread is alive (the normal exit waits for it).
+    """
+    import atexit
+    import os
+    import threading
+
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        return
+    if any(t is not threading.main_thread() and t.is_alive() and not t.daemon for t in threading.enumerate()):
+        return
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`flowbt list | head`): nothing more to say
+            pass
+    os._exit(code)
 
 
 if __name__ == "__main__":

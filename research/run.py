@@ -26,6 +26,7 @@ from research.backtest import BacktestResult, ExecutionConfig, backtest, benchma
 from research.data.market import MarketData
 from research.errors import ConfigError
 from research.provenance import code_version, data_hash, library_versions, sources_table
+from research.report.standby import report_standby
 from research.strategy import Strategy
 
 RESULTS = Path("results")
@@ -95,25 +96,38 @@ def run_strategy(
     tearsheet: bool = True,
     pdf: bool = True,
 ) -> RunOutput:
-    """Run one strategy on `data` and write its run folder (and tear sheet unless `tearsheet=False`)."""
+    """Run one strategy on `data` and write its run folder (and tear sheet unless `tearsheet=False`).
+
+    The tear sheet is written by a forked process (`research.report.standby`) that imports the report code
+    (matplotlib: half a second) while this one runs the strategy, and starts as soon as the folder's parquet and
+    JSON files are written (it reads nothing else); without a second core, or if it fails, it is written here.
+    """
     import strategies
 
-    t0 = time.perf_counter()
-    strat = strategies.get(strategy) if isinstance(strategy, str) else strategy
-    params = strat.resolve(overrides)
-    cfg = config or default_config(strat)
-    target = strat.target_weights(data, params)
-    signal = strat.target_signal(data, params)
-    result = backtest(data.prices, target, cfg)
-    bench = benchmark_returns(data.prices, pd.DatetimeIndex(target.index), cfg)
-    metrics = headline_metrics(result, bench)
-    seconds = time.perf_counter() - t0
-    folder = run_folder(strat.name, out)
-    save_run(folder, strat, params, cfg, data, result, bench, metrics, seconds, signal=signal)
-    if tearsheet:
-        from research.report.tearsheet import write_tearsheet
+    report = report_standby() if tearsheet else None
+    try:
+        t0 = time.perf_counter()
+        strat = strategies.get(strategy) if isinstance(strategy, str) else strategy
+        params = strat.resolve(overrides)
+        cfg = config or default_config(strat)
+        target = strat.target_weights(data, params)
+        signal = strat.target_signal(data, params)
+        result = backtest(data.prices, target, cfg)
+        bench = benchmark_returns(data.prices, pd.DatetimeIndex(target.index), cfg)
+        metrics = headline_metrics(result, bench)
+        seconds = time.perf_counter() - t0
+        folder = run_folder(strat.name, out)
+        save_run(folder, strat, params, cfg, data, result, bench, metrics, seconds, signal=signal, csv=False)
+        if report is not None:
+            report.start(folder, pdf)
+        result.save_csv(folder)
+        if tearsheet and not (report is not None and report.wait()):
+            from research.report.tearsheet import write_tearsheet
 
-        write_tearsheet(folder, pdf=pdf)
+            write_tearsheet(folder, pdf=pdf)
+    finally:
+        if report is not None:
+            report.cancel()
     return RunOutput(folder, strat, params, metrics, result, bench, seconds, signal)
 
 
@@ -151,11 +165,12 @@ def write_json(path: Path, obj: Any) -> None:
 def save_run(
     folder: Path, strat: Strategy, params: dict[str, Any], cfg: ExecutionConfig, data: MarketData,
     result: BacktestResult, bench: pd.DataFrame, metrics: dict[str, Any], seconds: float,
-    signal: pd.DataFrame | None = None,
+    signal: pd.DataFrame | None = None, csv: bool = True,
 ) -> None:
-    """Write the run folder (frames, config, metrics, provenance, and what the tear sheet's diagnostics read)."""
+    """Write the run folder (frames, config, metrics, provenance, and what the tear sheet's diagnostics read);
+    `csv=False` leaves out returns.csv and weights.csv (`BacktestResult.save_csv`)."""
     folder.mkdir(parents=True, exist_ok=True)
-    result.save(folder)
+    result.save(folder, csv=csv)
     bench.to_parquet(folder / "benchmarks.parquet")
     if signal is not None:
         sig = signal.astype(float)

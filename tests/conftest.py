@@ -13,6 +13,9 @@ matplotlib.use("Agg")
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+#: The on-disk data cache (research.data.cache) of test runs: a folder of its own, so that the markets the tests
+#: build neither evict nor fill the user's cache; kept between runs (results/ is not committed).
+os.environ["FLOWBT_CACHE"] = str(ROOT / "results" / "test-cache")
 
 
 @pytest.fixture(scope="session")

@@ -391,6 +391,51 @@ def test_vectorbt_portfolio_agrees_with_the_engine(syn):
     assert gap == pytest.approx(res.costs.loc[first_fill, ["fees", "slippage"]].sum(), rel=1e-9)
 
 
+def test_order_execution_is_vectorbts_order_by_order():
+    """`research.backtest.nb.execute_order_nb` is vectorbt's `process_order_nb` for the engine's orders (shares,
+    both directions, unlimited cash, fees and slippage): same fill, fees, side, position and debt, bit for bit,
+    including the snapping of near-zero positions and orders that cross zero."""
+    from vectorbt.portfolio import nb as vnb
+    from vectorbt.portfolio.enums import Direction, ProcessOrderState, SizeType, log_dt, order_dt
+
+    from research.backtest import nb
+
+    assert nb.ORDER_DT == order_dt
+    rng = np.random.default_rng(0)
+    records, logs = np.empty(1, dtype=order_dt), np.empty(1, dtype=log_dt)
+    for k in range(3000):
+        kind = k % 6
+        position = float(rng.choice([0.0, 1e-13, -1e-13, rng.normal(0, 500)]))
+        debt = abs(position) * float(rng.uniform(10, 200)) if position < 0 else float(rng.choice([0.0, 1e-13]))
+        size = float(rng.normal(0, 300))
+        if kind == 1:
+            size = -position * float(rng.choice([1.0, 1.0 + 1e-10, 2.0]))  # close out, or cross zero
+        elif kind == 2:
+            size = float(rng.choice([1e-13, -1e-13, 3e-12]))
+        price = float(rng.uniform(1, 500))
+        fees, slippage = float(rng.choice([0.0, rng.uniform(0, 0.01)])), float(rng.choice([0.0, 5e-4]))
+        state = ProcessOrderState(cash=np.inf, position=position, debt=debt, free_cash=np.inf, val_price=price,
+                                  value=1e6, oidx=0, lidx=0)
+        order = vnb.order_nb(size=size, price=price, size_type=SizeType.Amount, direction=Direction.Both,
+                             fees=fees, slippage=slippage, raise_reject=True)
+        result, new = vnb.process_order_nb(0, 0, 0, state, False, order, records, logs)
+        status, filled, fill_price, fee, side, pos, dbt = nb.execute_order_nb(size, price, fees, slippage,
+                                                                             position, debt)
+        assert (status, pos, dbt) == (result.status, new.position, new.debt), (k, size, position)
+        if status == nb.FILLED:
+            rec = records[0]
+            assert (filled, fill_price, fee, side) == (rec["size"], rec["price"], rec["fees"], rec["side"]), k
+            assert (filled, fill_price, fee, side) == (result.size, result.price, result.fees, result.side), k
+
+
+def test_the_vectorbt_portfolio_is_built_on_first_access(syn):
+    """The engine does not import vectorbt; `portfolio` builds the vbt.Portfolio when asked for, once."""
+    res = backtest(syn, random_weights(weekly(syn.index), syn.tickers, "long_only", seed=1))
+    assert "portfolio" not in res.__dict__
+    pf = res.portfolio
+    assert res.portfolio is pf and isinstance(pf, CarryPortfolio)
+
+
 def test_carry_portfolio_column_selection_keeps_carry(syn):
     close = syn.close[["SPY", "XLK"]].iloc[:20]
     from vectorbt.base.array_wrapper import ArrayWrapper

@@ -119,6 +119,46 @@ def test_perturbing_the_future_leaves_the_past_unchanged(cut, seed):
     pd.testing.assert_frame_equal(a.loc[:cut_date], b.loc[:cut_date])
 
 
+def _align_reference(panel: pd.DataFrame, index: pd.DatetimeIndex, metric: str, field: str) -> pd.DataFrame:
+    """The alignment written with pandas (the implementation `align` replaced with a NumPy binary search)."""
+    idx = pd.DatetimeIndex(index)
+    sub = panel[panel["metric"] == metric]
+    ents = sorted(sub["entity"].unique())
+    out = pd.DataFrame(index=idx, columns=ents, dtype="float64" if field == "value" else "datetime64[ns]")
+    query = pd.DataFrame({"t": decision_times(idx).to_numpy(), "pos": np.arange(len(idx))}).sort_values("t")
+    for ent, rows in sub.groupby("entity", sort=False):
+        rows = rows.sort_values(["available_at", "as_of"], kind="stable")
+        best = rows["as_of"].to_numpy() >= rows["as_of"].cummax().to_numpy()
+        rows = rows.assign(_v=rows[field].where(best)).assign(_v=lambda r: r["_v"].ffill())
+        rows = rows.drop_duplicates("available_at", keep="last")
+        hit = pd.merge_asof(query, rows[["available_at", "_v"]], left_on="t", right_on="available_at",
+                            direction="backward", allow_exact_matches=True)
+        col = np.empty(len(idx), dtype=rows["_v"].to_numpy().dtype)
+        col[hit["pos"].to_numpy()] = hit["_v"].to_numpy()
+        out[ent] = col
+    out.columns.name = metric
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_align_equals_the_pandas_reference(seed):
+    """Revisions, late stale releases, simultaneous releases, duplicates and NaN values, in random order."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 80))
+    as_of = pd.Timestamp("2020-01-03") + pd.to_timedelta(rng.integers(0, 30, n) * 7, unit="D")
+    avail = (as_of + pd.to_timedelta(rng.integers(0, 20, n), unit="D")
+             + pd.to_timedelta(rng.choice([0, 8, 16], n), unit="h"))
+    vals = rng.normal(size=n)
+    vals[rng.random(n) < 0.1] = np.nan
+    panel = pd.DataFrame({"as_of": as_of.astype("datetime64[ns]"), "available_at": avail.astype("datetime64[ns]"),
+                          "entity": rng.choice(["Energy", "Financials", "BOOK"], n), "metric": "net_flow",
+                          "value": vals, "source": "test", "units": "usd_mn"})
+    idx = sessions("2020-01-02", "2020-09-30")
+    for field in ("value", "as_of", "available_at"):
+        pd.testing.assert_frame_equal(align(panel, idx, "net_flow", field=field),
+                                      _align_reference(panel, idx, "net_flow", field), check_exact=True)
+
+
 def test_align_unknown_metric_names_what_exists():
     with pytest.raises(DataError, match="net_flow"):
         align(validate_panel(make_panel()), sessions("2020-01-02", "2020-02-01"), "gross_leverage")

@@ -18,6 +18,21 @@ from research.errors import ConfigError, DataError
 # PSR / DSR
 
 
+def test_moments_and_normal_cdf_are_scipys_bit_for_bit():
+    """stats computes skew, kurtosis and the normal cdf/ppf without scipy.stats (slow to import): same bits."""
+    rng = np.random.default_rng(3)
+    for n in (3, 7, 250, 6539, 9001):
+        for scale in (1e-4, 0.01, 3.0):
+            x = rng.standard_t(3, n) * scale + rng.normal() * scale
+            assert s._skew_kurtosis(x) == (float(sps.skew(x)), float(sps.kurtosis(x, fisher=False)))
+    x = np.full(10, 0.01)  # no dispersion: NaN, as scipy
+    assert all(math.isnan(v) for v in s._skew_kurtosis(x))
+    for z in np.linspace(-9, 9, 301):
+        assert float(s.ndtr(z)) == float(sps.norm.cdf(z))
+    for p in np.linspace(1e-6, 1 - 1e-6, 301):
+        assert float(s.ndtri(p)) == float(sps.norm.ppf(p))
+
+
 def test_deflated_sharpe_paper_example():
     """Bailey & López de Prado (2014), "The Deflated Sharpe Ratio", section "A numerical example":
     N = 100 trials, annualised variance of the trials' Sharpe ratios 1/2, best annualised SR 2.5 from
@@ -166,6 +181,23 @@ def test_bootstrap_is_deterministic_and_brackets_the_estimate():
     for stat in ("sharpe", "cagr", np.median):
         ci = s.bootstrap_ci(r, stat, n=300, seed=0)
         assert ci.lower < ci.estimate < ci.upper, stat
+
+
+@pytest.mark.parametrize("n, phi, block", [(50, 0.0, None), (750, 0.3, None), (1000, 0.6, None), (9000, 0.2, None),
+                                           (400, 0.1, 1), (400, 0.1, 7)])
+def test_bootstrap_is_archs_bit_for_bit(n, phi, block):
+    """The port of arch's stationary bootstrap and block length (research.analytics.resample) gives arch's
+    numbers exactly: same draws from the same generator, the same statistic of every resample."""
+    from arch.bootstrap import StationaryBootstrap, optimal_block_length
+
+    r = _ar1(n, phi, n)
+    assert s.block_length(r) == max(1, math.ceil(float(optimal_block_length(r)["stationary"].iloc[0])))
+    for stat in ("sharpe", "mean", "cagr", np.median):
+        ours = s.bootstrap_ci(r, stat, n=230, level=0.9, seed=n, block=block)
+        f = s._statistic(stat, metrics.PERIODS)
+        bs = StationaryBootstrap(ours.block, r, seed=np.random.default_rng(n))
+        ci = bs.conf_int(lambda a, f=f: np.array([f(a)]), reps=230, method="percentile", size=0.9)
+        assert (ours.estimate, ours.lower, ours.upper) == (float(f(r)), float(ci[0, 0]), float(ci[1, 0])), stat
 
 
 def test_block_bootstrap_is_wider_on_autocorrelated_returns():

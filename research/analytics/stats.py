@@ -7,7 +7,7 @@
 - Probability of backtest overfitting by combinatorially symmetric cross-validation (Bailey, Borwein,
   López de Prado & Zhu 2015, "The Probability of Backtest Overfitting").
 - Stationary-bootstrap confidence intervals (arch's `StationaryBootstrap`, Politis & Romano 1994), block length
-  from `optimal_block_length` (Politis & White 2004, Patton et al. 2009).
+  from `optimal_block_length` (Politis & White 2004, Patton et al. 2009); both ported in `resample`, same numbers.
 - Hansen's SPA test and White's Reality Check (arch's `SPA`).
 """
 
@@ -20,7 +20,7 @@ from itertools import combinations
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
+from scipy.special import ndtr, ndtri
 
 from research.analytics import metrics
 from research.errors import ConfigError, DataError
@@ -41,12 +41,25 @@ def sharpe_moments(returns: pd.Series | np.ndarray) -> tuple[float, int, float, 
     r = metrics._values(returns)
     if r.size < 2 or np.ptp(r) == 0.0:
         return float("nan"), int(r.size), float("nan"), float("nan")
-    return (
-        float(r.mean() / r.std(ddof=1)),
-        int(r.size),
-        float(sps.skew(r)),
-        float(sps.kurtosis(r, fisher=False)),
-    )
+    skew, kurtosis = _skew_kurtosis(r)
+    return float(r.mean() / r.std(ddof=1)), int(r.size), skew, kurtosis
+
+
+def _skew_kurtosis(r: np.ndarray) -> tuple[float, float]:
+    """scipy.stats.skew(r) and kurtosis(r, fisher=False) (biased sample moments) of a 1-d array, computed with
+    scipy's own operations (`_moment`: powers by squaring about the keepdims mean), so the same bits, without
+    importing scipy.stats (~0.8 s). tests/test_stats.py compares them with scipy."""
+    mean = np.mean(r, keepdims=True)
+    d = r - mean
+    d2 = d**2
+    m2 = np.mean(d2)
+    m3 = np.mean(d**2 * d)
+    m4 = np.mean(d2**2)
+    with np.errstate(all="ignore"):
+        zero = m2 <= (np.finfo(m2.dtype).eps * mean[0]) ** 2
+        skew = np.nan if zero else m3 / m2**1.5
+        kurt = np.nan if zero else m4 / m2**2.0
+    return float(skew), float(kurt)
 
 
 def probabilistic_sharpe_ratio(
@@ -64,7 +77,7 @@ def probabilistic_sharpe_ratio(
     if not var > 0.0:
         return float("nan")
     z = (sr - sr_benchmark) * math.sqrt(n_obs - 1) / math.sqrt(var)
-    return float(sps.norm.cdf(z))
+    return float(ndtr(z))  # scipy.stats.norm.cdf
 
 
 def expected_max_sharpe(n_trials: int, sr_variance: float, sr_mean: float = 0.0) -> float:
@@ -80,7 +93,7 @@ def expected_max_sharpe(n_trials: int, sr_variance: float, sr_mean: float = 0.0)
         raise ConfigError(f"sr_variance must be >= 0, got {sr_variance}")
     if n_trials == 1:
         return float(sr_mean)
-    z = (1.0 - EULER_GAMMA) * sps.norm.ppf(1.0 - 1.0 / n_trials) + EULER_GAMMA * sps.norm.ppf(
+    z = (1.0 - EULER_GAMMA) * ndtri(1.0 - 1.0 / n_trials) + EULER_GAMMA * ndtri(  # ndtri: norm.ppf
         1.0 - 1.0 / (n_trials * math.e)
     )
     return float(sr_mean + math.sqrt(sr_variance) * z)
@@ -279,12 +292,12 @@ class BootstrapCI:
 
 def block_length(x: pd.Series | np.ndarray) -> int:
     """Expected block length for a stationary bootstrap: arch's `optimal_block_length`, rounded up, >= 1."""
-    from arch.bootstrap import optimal_block_length  # arch is slow to import: only when needed
+    from research.analytics.resample import optimal_block_length
 
     v = metrics._values(x)
     if v.size < 3 or np.ptp(v) == 0.0:
         return 1
-    b = float(optimal_block_length(v)["stationary"].iloc[0])
+    b = optimal_block_length(v)
     return max(1, math.ceil(b)) if np.isfinite(b) else 1
 
 
@@ -301,6 +314,9 @@ def _statistic(stat: str | Callable[[np.ndarray], float], periods: int) -> Calla
     return named[stat]
 
 
+_BOOT_ROWS = 100  # resamples drawn and scored at a time (100 x 6,500 sessions: 5 MB)
+
+
 def bootstrap_ci(
     returns: pd.Series | np.ndarray,
     stat: str | Callable[[np.ndarray], float] = "sharpe",
@@ -310,14 +326,16 @@ def bootstrap_ci(
     block: int | None = None,
     periods: int = metrics.PERIODS,
 ) -> BootstrapCI:
-    """Percentile confidence interval of `stat` by arch's stationary bootstrap (random-length blocks).
+    """Percentile confidence interval of `stat` by the stationary bootstrap (random-length blocks).
 
     Blocks keep serial dependence (volatility clustering, overlapping positions) inside each resample, so the
     interval is not falsely narrow the way an i.i.d. bootstrap's is on autocorrelated returns. `block` is the
     expected block length (default: `block_length(returns)`). `stat` is "sharpe" (annualised), "cagr", "mean"
-    or a function of a 1-d array. NaN returns dropped. Same inputs and seed, same interval.
+    or a function of a 1-d array. NaN returns dropped. Same inputs and seed, same interval: arch's
+    `StationaryBootstrap(block, r, seed=np.random.default_rng(seed)).conf_int(..., method="percentile")`, bit for
+    bit (`research.analytics.resample` says why it is not called).
     """
-    from arch.bootstrap import StationaryBootstrap
+    from research.analytics.resample import sharpe_rows, stationary_indices
 
     r = metrics._values(returns)
     if r.size < 3:
@@ -326,9 +344,18 @@ def bootstrap_ci(
         raise ConfigError(f"level must be in (0, 1), got {level}")
     f = _statistic(stat, periods)
     b = block if block is not None else block_length(r)
-    bs = StationaryBootstrap(b, r, seed=np.random.default_rng(seed))
-    ci = bs.conf_int(lambda a: np.array([f(a)]), reps=n, method="percentile", size=level)
-    return BootstrapCI(float(f(r)), float(ci[0, 0]), float(ci[1, 0]), level, int(b), int(n))
+    rng = np.random.default_rng(seed)
+    results = np.empty(n)
+    for lo in range(0, n, _BOOT_ROWS):
+        rows = min(_BOOT_ROWS, n - lo)
+        sample = r[stationary_indices(rng, r.size, b, rows)]
+        if stat == "sharpe":
+            results[lo:lo + rows] = sharpe_rows(sample, periods)
+        else:
+            results[lo:lo + rows] = [f(x) for x in sample]
+    alpha = (1.0 - level) / 2
+    lower, upper = np.percentile(results, [100 * alpha, 100 * (1.0 - alpha)])
+    return BootstrapCI(float(f(r)), float(lower), float(upper), level, int(b), int(n))
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -36,32 +36,57 @@ Reported costs, in dollars per session, positive = paid: fees; slippage = sum |d
 cash_interest = -interest (negative when cash earns). Turnover on a fill = sum_j |d_j| * P_{i,j} / V
 (buys plus sells; a full switch is 2). Gross and net exposure and held weights are at each close, over E_i.
 
-Orders are executed by vectorbt's own `process_order_nb` (see `research.backtest.nb`); the result's
-`portfolio` is a `vbt.Portfolio` whose cash also carries borrow and interest, so its value() and returns()
-equal the engine's equity and returns.
+Orders are executed as vectorbt's `process_order_nb` executes them, into vectorbt's order records (a port of
+that path, checked against vectorbt order by order: see `research.backtest.nb`); the result's `portfolio` is a
+`vbt.Portfolio` built from those records whose cash also carries borrow and interest, so its value() and
+returns() equal the engine's equity and returns. It is built on first access: importing vectorbt takes ~3 s,
+which a run that only writes its folder and tear sheet need not pay.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import vectorbt as vbt
-from vectorbt.base.array_wrapper import ArrayWrapper
-from vectorbt.portfolio.enums import OrderSide, log_dt
 
 from research.backtest import nb
 from research.backtest.config import ExecutionConfig
-from research.backtest.portfolio import CarryPortfolio
 from research.data.prices import Prices, check_price_frame
 from research.errors import DataError
+
+if TYPE_CHECKING:
+    from research.backtest.portfolio import CarryPortfolio
 
 NEUTRAL_TOL = 1e-6
 DEFAULT_CONFIG = ExecutionConfig()
 _LIMIT_TOL = 1e-12
+
+
+@dataclass(frozen=True)
+class PortfolioInputs:
+    """What the vectorbt portfolio of a backtest is built from: closes, order records, call sequence, carry."""
+
+    close: pd.DataFrame
+    records: np.ndarray
+    call_seq: np.ndarray
+    carry: np.ndarray
+    init_cash: float
+
+    def build(self) -> CarryPortfolio:
+        """The `CarryPortfolio` (one group, shared cash) of these records; imports vectorbt."""
+        from vectorbt.base.array_wrapper import ArrayWrapper
+        from vectorbt.portfolio.enums import log_dt
+
+        from research.backtest.portfolio import CarryPortfolio
+
+        wrapper = ArrayWrapper.from_obj(self.close, freq="1D", group_by=True)
+        return CarryPortfolio(wrapper, self.close, self.records, np.empty(0, dtype=log_dt), self.init_cash, True,
+                              call_seq=self.call_seq, fillna_close=True, carry=self.carry)
 
 
 @dataclass
@@ -79,10 +104,16 @@ class BacktestResult:
     log: list[str]
     target: pd.DataFrame
     config: ExecutionConfig
-    portfolio: vbt.Portfolio = field(repr=False)
+    portfolio_inputs: PortfolioInputs = field(repr=False)
 
-    def save(self, folder: Path) -> None:
-        """Write every frame as parquet, returns and weights also as CSV, plus execution.json and engine.log."""
+    @cached_property
+    def portfolio(self) -> CarryPortfolio:
+        """The run as a vectorbt portfolio (value(), returns(), stats(), orders), built on first access."""
+        return self.portfolio_inputs.build()
+
+    def save(self, folder: Path, *, csv: bool = True) -> None:
+        """Write every frame as parquet, returns and weights also as CSV (unless `csv=False`: `save_csv` later),
+        plus execution.json and engine.log."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         frames: dict[str, pd.DataFrame] = {
@@ -97,10 +128,15 @@ class BacktestResult:
         }
         for name, frame in frames.items():
             frame.to_parquet(folder / f"{name}.parquet")
-        frames["returns"].to_csv(folder / "returns.csv")
-        self.weights.to_csv(folder / "weights.csv")
+        if csv:
+            self.save_csv(folder)
         (folder / "execution.json").write_text(json.dumps(self.config.to_dict(), indent=2) + "\n")
         (folder / "engine.log").write_text("\n".join(self.log) + "\n")
+
+    def save_csv(self, folder: Path) -> None:
+        """returns.csv and weights.csv (for spreadsheets; nothing in flowbt reads them back)."""
+        self.returns.to_frame("return").to_csv(Path(folder) / "returns.csv")
+        self.weights.to_csv(Path(folder) / "weights.csv")
 
 
 def backtest(
@@ -162,18 +198,7 @@ def backtest(
     close_df = pd.DataFrame(close, index=index, columns=tickers)
     carry = -borrow
     carry[:, 0] += interest
-    wrapper = ArrayWrapper.from_obj(close_df, freq="1D", group_by=True)
-    portfolio = CarryPortfolio(
-        wrapper,
-        close_df,
-        records,
-        np.empty(0, dtype=log_dt),
-        float(config.init_cash),
-        True,
-        call_seq=call_seq,
-        fillna_close=True,
-        carry=carry,
-    )
+    portfolio = PortfolioInputs(close_df, records, call_seq, carry, float(config.init_cash))
 
     equity_s = pd.Series(equity, index=index, name="equity")
     prev = np.concatenate([[config.init_cash], equity[:-1]])
@@ -200,7 +225,7 @@ def backtest(
         log=log,
         target=target_df,
         config=config,
-        portfolio=portfolio,
+        portfolio_inputs=portfolio,
     )
 
 
@@ -366,10 +391,10 @@ def _trades(
     fill_price: np.ndarray,
     fill_value: np.ndarray,
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
-    """Trades table and daily turnover, fees and slippage (dollars) from vectorbt order records."""
+    """Trades table and daily turnover, fees and slippage (dollars) from the order records (vectorbt's layout)."""
     n = len(index)
     row, col = records["idx"], records["col"]
-    sign = np.where(records["side"] == OrderSide.Buy, 1.0, -1.0)
+    sign = np.where(records["side"] == nb.BUY, 1.0, -1.0)
     shares = sign * records["size"]
     ref = fill_price[row, col]
     notional = records["size"] * ref

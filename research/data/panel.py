@@ -143,20 +143,39 @@ def align(
     ents = sorted(sub["entity"].unique()) if entities is None else list(entities)
     dtype = "float64" if field == "value" else "datetime64[ns]"
     out = pd.DataFrame(index=idx, columns=ents, dtype=dtype)
-    query = pd.DataFrame({"t": when.to_numpy(), "pos": np.arange(len(idx))}).sort_values("t")
+    t = when.to_numpy()
+    if np.isnat(t).any() or sub["available_at"].isna().any() or sub["as_of"].isna().any():
+        raise DataError(f"align {metric!r}: missing times (NaT) in the decision times or the panel's as_of / "
+                        "available_at; every row and date needs one.")
     for ent, rows in sub.groupby("entity", sort=False):
-        if ent not in out.columns:
-            continue
-        rows = rows.sort_values(["available_at", "as_of"], kind="stable")
-        best = rows["as_of"].to_numpy() >= rows["as_of"].cummax().to_numpy()
-        rows = rows.assign(_v=rows[field].where(best)).assign(_v=lambda r: r["_v"].ffill())
-        rows = rows.drop_duplicates("available_at", keep="last")
-        hit = pd.merge_asof(query, rows[["available_at", "_v"]], left_on="t", right_on="available_at",
-                            direction="backward", allow_exact_matches=True)
-        col = np.empty(len(idx), dtype=rows["_v"].to_numpy().dtype)
-        col[hit["pos"].to_numpy()] = hit["_v"].to_numpy()
-        out[ent] = col
+        if ent in out.columns:
+            out[ent] = _latest_public(rows["available_at"].to_numpy(), rows["as_of"].to_numpy(),
+                                      rows[field].to_numpy(), t)
     out.columns.name = metric
+    return out
+
+
+def _latest_public(available: np.ndarray, as_of: np.ndarray, value: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """For each time in `t`, the value of the row with the latest `as_of` among those public at or before it
+    (the latest vintage on ties); NaN (NaT) before the first publication.
+
+    Rows are taken in publication order (available_at, then as_of; stable); a row that does not advance `as_of`
+    (a late, stale release) keeps the value in force, as does a missing value; of several rows published at the
+    same time the last counts; at each t the last row published by t (a binary search).
+    """
+    if value.dtype.kind not in "fM":
+        value = value.astype(float)
+    order = np.lexsort((as_of, available))  # stable: ties keep the panel's order
+    available, as_of, value = available[order], as_of[order], value[order]
+    keep = as_of >= np.maximum.accumulate(as_of)
+    keep &= ~(np.isnat(value) if value.dtype.kind == "M" else np.isnan(value))
+    last = np.maximum.accumulate(np.where(keep, np.arange(len(value)), -1))  # the row whose value is in force
+    final = np.append(available[1:] != available[:-1], True)  # last row of each publication time
+    available, last = available[final], last[final]
+    hit = np.searchsorted(available, t, side="right") - 1  # last publication at or before t
+    src = np.where(hit >= 0, last[np.maximum(hit, 0)], -1)
+    out = value[np.maximum(src, 0)]
+    out[src < 0] = np.datetime64("NaT") if value.dtype.kind == "M" else np.nan
     return out
 
 

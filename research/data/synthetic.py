@@ -376,14 +376,31 @@ def _signals(weeks: _Weeks, sig: np.ndarray) -> dict[str, pd.DataFrame]:
     return out
 
 
+#: The modules whose code shapes a market: a change to any of them is a new on-disk cache key.
+_MARKET_MODULES = ("research.data.synthetic", "research.data.nb", "research.data.calendar", "research.data.universe",
+                   "research.data.panel", "research.data.prices", "research.data.market")
+
+
 @lru_cache(maxsize=32)
 def make_market(seed: int = 0, ic: float = 0.03, *, start: str | pd.Timestamp = "2000-01-03",
                 end: str | pd.Timestamp = "2025-12-31", **strengths: float) -> MarketData:
     """The synthetic market for `seed`: prices, the weekly prime-book panel and the planted `Truth`.
 
     `ic` scales every mechanism's default strength (ic=0 removes every edge); a keyword per mechanism
-    (fresh_flow, crowding, degrossing, squeeze) overrides its strength. Cached: treat the result as read-only.
+    (fresh_flow, crowding, degrossing, squeeze) overrides its strength. Cached in memory and on disk
+    (`research.data.cache`, keyed by the arguments and the code of `_MARKET_MODULES`): treat the result as
+    read-only. `make_market.__wrapped__` (= `build_market`) builds from scratch, bypassing both caches.
     """
+    from research.data.cache import cached
+
+    key = (seed, ic, start, end, tuple(sorted(strengths.items())))  # repr-exact: seed=0 and seed=0.0 differ
+    return cached("market", key, _MARKET_MODULES,
+                  lambda: build_market(seed, ic, start=start, end=end, **strengths), keep=6)
+
+
+def build_market(seed: int = 0, ic: float = 0.03, *, start: str | pd.Timestamp = "2000-01-03",
+                 end: str | pd.Timestamp = "2025-12-31", **strengths: float) -> MarketData:
+    """`make_market` without its caches: the market built from the seed."""
     strength = _strengths(ic, strengths)
     idx = sessions(start, end)
     if len(idx) < 2:
@@ -435,6 +452,9 @@ def make_market(seed: int = 0, ic: float = 0.03, *, start: str | pd.Timestamp = 
     )
     return MarketData(prices, panel, f"synthetic(seed={seed}, ic={ic}{extra})", synthetic=True, truth=truth,
                       sources=sources)
+
+
+make_market.__wrapped__ = build_market  # type: ignore[attr-defined]
 
 
 def _definition_params(mech: MechParams) -> dict[str, dict[str, Any]]:

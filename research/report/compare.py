@@ -7,6 +7,7 @@ returns, on the sessions common to all runs) and rolling (52-week Sharpe and vol
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -73,8 +74,9 @@ def _metrics(recs: list[RunRecord], labels: list[str]) -> Section:
 
 def _equity(rets: pd.DataFrame) -> Section:
     sec = Section("equity", "Equity curves and drawdowns", intro="How did the runs' wealth evolve together?")
-    sec.add(Fig("equity", F.equity_comparison(rets), "Wealth from 1 at each run's first session, log scale."))
-    sec.add(Fig("drawdowns", F.drawdown_comparison(rets), "Loss from each run's previous high-water mark."))
+    sec.add(Fig("equity", partial(F.equity_comparison, rets),
+                "Wealth from 1 at each run's first session, log scale."))
+    sec.add(Fig("drawdowns", partial(F.drawdown_comparison, rets), "Loss from each run's previous high-water mark."))
     return sec
 
 
@@ -87,7 +89,7 @@ def _correlation(rets: pd.DataFrame) -> Section:
         return sec
     daily = common.corr()
     monthly = common.groupby([common.index.year, common.index.month]).apply(lambda g: (1 + g).prod() - 1).corr()
-    sec.add(Fig("correlation", F.correlation_matrix(daily, "Correlation of daily returns"),
+    sec.add(Fig("correlation", partial(F.correlation_matrix, daily, "Correlation of daily returns"),
                 f"Pearson correlation over the {len(common):,} sessions common to all runs."))
     sec.add(Table(monthly.map(lambda v: fmt(v)), "Correlation of monthly returns"))
     return sec
@@ -98,9 +100,10 @@ def _rolling(rets: pd.DataFrame) -> Section:
                   intro="Did the runs work at the same times?")
     sharpe = pd.DataFrame({c: M.rolling_sharpe(rets[c].dropna(), 252) for c in rets.columns})
     vol = pd.DataFrame({c: M.rolling_volatility(rets[c].dropna(), 252) for c in rets.columns})
-    sec.add(Fig("rolling_sharpe", F.rolling_comparison(sharpe, "Rolling 52-week Sharpe ratio"),
+    sec.add(Fig("rolling_sharpe", partial(F.rolling_comparison, sharpe, "Rolling 52-week Sharpe ratio"),
                 "Trailing 252 sessions of each run."))
-    sec.add(Fig("rolling_vol", F.rolling_comparison(vol, "Rolling 52-week volatility (annualised)", pct=True),
+    sec.add(Fig("rolling_vol",
+                partial(F.rolling_comparison, vol, "Rolling 52-week volatility (annualised)", pct=True),
                 "Trailing 252 sessions of each run."))
     return sec
 

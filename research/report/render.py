@@ -2,7 +2,7 @@
 
 Blocks are plain data: `Table` (formatted strings), `KV` (label/value pairs), `Note` (a paragraph), `Fig` (a
 matplotlib figure, drawn once to PNG) and `Raw` (HTML with a PDF equivalent). The HTML embeds every PNG as a
-data URI and loads nothing; the PDF places the same PNGs on A4 pages (matplotlib's PdfPages) with the tables
+data URI and loads nothing; the PDF places the same PNGs on A4 pages (`research.report.pdf`) with the tables
 and notes as text, a running header and page numbers. Both come from the same blocks, so they cannot disagree.
 """
 
@@ -13,7 +13,7 @@ import html
 import io
 import re
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,8 +22,9 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
+
+from research.report.pdf import Page, PdfDocument, PngImage
 
 DPI = 100  # PNG resolution: figures are 10 in wide, so 1000 px, about 135 dpi on the PDF page
 
@@ -64,12 +65,29 @@ class Note:
 
 @dataclass
 class Fig:
-    """A figure, with a caption that says how to read it."""
+    """A figure, with a caption that says how to read it. `fig` is the Figure, or a function that builds it
+    (called once, when the figures are drawn: so that building them is shared like drawing is)."""
 
     name: str
-    fig: Figure
+    fig: Figure | Callable[[], Figure]
     caption: str = ""
     png: bytes = b""
+    cost: float = 1.0  # relative drawing time, a scheduling hint: the costliest figures are drawn first
+
+    def figure(self) -> Figure:
+        """The Figure (built now if `fig` is a function)."""
+        if not isinstance(self.fig, Figure):
+            self.fig = self.fig()
+        return self.fig
+
+    def render(self, dpi: int = DPI) -> bytes:
+        """Build and draw the figure, close it, and return its PNG (does not set `png`: it may run in another
+        process)."""
+        fig = self.figure()
+        try:
+            return png_bytes(fig, dpi)
+        finally:
+            plt.close(fig)
 
 
 @dataclass
@@ -149,29 +167,49 @@ def fmt_date(value: Any) -> str:
 
 
 def png_bytes(fig: Figure, dpi: int = DPI) -> bytes:
-    """The figure as PNG (no metadata, so the same figure always gives the same bytes)."""
+    """The figure as an 8-bit RGB PNG (no metadata, so the same figure always gives the same bytes).
+
+    RGB, not matplotlib's RGBA: the figures are opaque, the file is a quarter smaller, and an RGB PNG's
+    compressed data goes into the PDF as it is (`research.report.pdf`).
+    """
+    from PIL import Image
+
     from research.report.figures import STYLE
 
     buf = io.BytesIO()
     with plt.rc_context(STYLE):
-        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None}, pil_kwargs={"compress_level": 2})
-    return buf.getvalue()
+        fig.savefig(buf, format="rgba", dpi=dpi)
+    # the Agg canvas matplotlib drew: inches x dpi pixels, truncated unless within a hair of an integer
+    size = tuple(round(v) if abs(v - round(v)) < 1e-6 else int(v) for v in fig.get_size_inches() * dpi)
+    raw = buf.getvalue()
+    if size[0] * size[1] * 4 != len(raw):
+        raise RuntimeError(f"figure drawn as {len(raw)} bytes, expected {size[0]} x {size[1]} RGBA pixels")
+    out = io.BytesIO()
+    Image.frombuffer("RGBA", size, raw, "raw", "RGBA", 0, 1).convert("RGB").save(
+        out, format="png", compress_level=2, dpi=(dpi, dpi))
+    return out.getvalue()
 
 
 def draw_figures(sections: Iterable[Section], figdir: Path | None = None, dpi: int = DPI) -> None:
-    """Draw every figure once to PNG (kept on the block), write figures/NN_name.png, and close the figures."""
+    """Draw every figure not drawn yet to PNG (kept on the block), write figures/NN_name.png for all of them,
+    and close the figures.
+
+    The figures are shared with a forked process (`research.forkmap.fork_map`), each process taking the next
+    one until none is left: drawing is most of a tear sheet's time, one figure at a time.
+    """
+    from research.forkmap import fork_map
+
     if figdir is not None:
         figdir.mkdir(parents=True, exist_ok=True)
         for old in figdir.glob("*.png"):
             old.unlink()
-    i = 0
-    for sec in sections:
-        for b in sec.figures:
-            b.png = png_bytes(b.fig, dpi)
-            plt.close(b.fig)
-            if figdir is not None:
-                (figdir / f"{i:02d}_{b.name}.png").write_bytes(b.png)
-            i += 1
+    blocks = [b for sec in sections for b in sec.figures]
+    todo = sorted((b for b in blocks if not b.png), key=lambda b: -b.cost)
+    for b, png in zip(todo, fork_map(lambda b: b.render(dpi), todo), strict=True):
+        b.png = png
+    if figdir is not None:
+        for i, b in enumerate(blocks):
+            (figdir / f"{i:02d}_{b.name}.png").write_bytes(b.png)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -377,8 +415,18 @@ def _winansi(s: str) -> str:
     return str(s).encode("cp1252", "replace").decode("cp1252")
 
 
-def _text(fig: Figure, x: float, y: float, s: str, **kw: Any) -> None:
-    fig.text(x, y, _winansi(s), **kw)
+#: (family, bold, italic) -> one of the standard fonts (not embedded; WinAnsi).
+_FONT = {("sans", False, False): "Helvetica", ("sans", True, False): "Helvetica-Bold",
+         ("sans", False, True): "Helvetica-Oblique", ("mono", False, False): "Courier",
+         ("mono", True, False): "Courier-Bold"}
+W_PT, H_PT = PAGE_W * 72.0, PAGE_H * 72.0
+
+
+def _text(page: Page, x: float, y: float, s: str, *, fontsize: float, color: str = "#000000",
+          bold: bool = False, italic: bool = False, mono: bool = False, **kw: Any) -> None:
+    """Text at (x, y) in page fractions from the bottom left (as `Figure.text` took them)."""
+    font = _FONT[("mono" if mono else "sans", bold, italic)]
+    page.text(x * W_PT, y * H_PT, _winansi(s), font=font, size=fontsize, color=color, **kw)
 
 
 @dataclass
@@ -472,10 +520,8 @@ class _Pdf:
                 chunk = rows[start:start + per_page]
                 self.place("table", _lines_h(len(chunk) + 1, size) + 0.06, (head, chunk, size), gap=0.12)
         elif isinstance(b, Fig):
-            from PIL import Image
-
-            with Image.open(io.BytesIO(b.png)) as im:
-                w_px, h_px = im.size
+            png = PngImage.parse(b.png)
+            w_px, h_px = png.width, png.height
             h = CONTENT_W * h_px / w_px
             w = CONTENT_W
             if h > self.bottom - TOP - 0.4:  # taller than a page: shrink
@@ -489,93 +535,73 @@ class _Pdf:
     # drawing --------------------------------------------------------------------------------------------------
 
     def draw(self, path: Path) -> None:
-        """Draw the pages with the PDF core fonts (Helvetica, Courier): not embedded, and laid out from their AFM
-        metrics, which is ten times faster than FreeType for a text-heavy page. Figures are PNGs already."""
-        import logging
-
-        log = logging.getLogger("matplotlib.font_manager")
-        level = log.level
-        log.setLevel(logging.ERROR)  # "findfont: ... weight normal ... using medium" for the AFM fonts
-        try:
-            with plt.rc_context({"pdf.use14corefonts": True, "font.family": "sans-serif",
-                                 "font.sans-serif": ["Helvetica"], "font.monospace": ["Courier"]}):
-                self._draw_pages(path)
-        finally:
-            log.setLevel(level)
-
-    def _draw_pages(self, path: Path) -> None:
-        from PIL import Image
-
+        """Draw the pages with the PDF core fonts (Helvetica, Courier): not embedded, laid out from their AFM
+        metrics. Figures are PNGs already and go in as they are."""
+        doc = PdfDocument(W_PT, H_PT)
         n = len(self.pages)
-        with PdfPages(path, metadata={"Title": self.doc.title, "Creator": "flowbt", "Producer": "flowbt",
-                                      "CreationDate": None, "ModDate": None}) as pdf:
-            for k, page in enumerate(self.pages, 1):
-                fig = plt.figure(figsize=(PAGE_W, PAGE_H))
+        for k, page in enumerate(self.pages, 1):
+            pg = doc.new_page()
+            pg.rect(0.0, 0.0, W_PT, H_PT, "#ffffff", "#ffffff", 0.0)
 
-                def at(x: float, y: float) -> tuple[float, float]:
-                    return x / PAGE_W, 1.0 - y / PAGE_H
+            def at(x: float, y: float) -> tuple[float, float]:
+                return x / PAGE_W, 1.0 - y / PAGE_H
 
-                # running header and footer
-                _text(fig, *at(MARGIN, 0.42), self.doc.title, fontsize=7.5, color="#5b6675", va="baseline")
-                if self.doc.synthetic:
-                    _text(fig, *at(PAGE_W - MARGIN, 0.42), "SYNTHETIC DATA", fontsize=7.5, color="#b35900",
-                             fontweight="bold", ha="right", va="baseline")
-                fig.add_artist(plt.Line2D([MARGIN / PAGE_W, 1 - MARGIN / PAGE_W], [at(0, 0.5)[1]] * 2,
-                                          color="#c7ced6", lw=0.6))
-                _text(fig, *at(MARGIN, PAGE_H - 0.32), self.doc.footer, fontsize=6.5, color="#5b6675")
-                _text(fig, *at(PAGE_W - MARGIN, PAGE_H - 0.32), f"page {k} of {n}", fontsize=6.5, color="#5b6675",
-                         ha="right")
-                for p in page:
-                    self._draw(fig, p, at, Image)
-                pdf.savefig(fig)
-                plt.close(fig)
+            # running header and footer
+            _text(pg, *at(MARGIN, 0.42), self.doc.title, fontsize=7.5, color="#5b6675", va="baseline")
+            if self.doc.synthetic:
+                _text(pg, *at(PAGE_W - MARGIN, 0.42), "SYNTHETIC DATA", fontsize=7.5, color="#b35900", bold=True,
+                      ha="right", va="baseline")
+            self._hline(pg, at(0, 0.5)[1], "#c7ced6", 0.6)
+            _text(pg, *at(MARGIN, PAGE_H - 0.32), self.doc.footer, fontsize=6.5, color="#5b6675")
+            _text(pg, *at(PAGE_W - MARGIN, PAGE_H - 0.32), f"page {k} of {n}", fontsize=6.5, color="#5b6675",
+                  ha="right")
+            for p in page:
+                self._draw(pg, p, at)
+        doc.write(path, {"Title": self.doc.title, "Creator": "flowbt", "Producer": "flowbt"})
 
-    def _draw(self, fig: Figure, p: _Placed, at: Any, image_mod: Any) -> None:
+    @staticmethod
+    def _hline(pg: Page, y: float, color: str, lw: float, x0: float = MARGIN) -> None:
+        """A rule across the content width at page fraction y (from the bottom)."""
+        pg.line(x0 / PAGE_W * W_PT, y * H_PT, (1 - x0 / PAGE_W) * W_PT, y * H_PT, color, lw)
+
+    def _draw(self, pg: Page, p: _Placed, at: Any) -> None:
         x0 = MARGIN
         if p.kind == "title":
-            _text(fig, *at(x0, p.y), p.payload, fontsize=18, fontweight="bold", va="top", color="#1d2430")
+            _text(pg, *at(x0, p.y), p.payload, fontsize=18, bold=True, va="top", color="#1d2430")
         elif p.kind == "heading":
-            _text(fig, *at(x0, p.y + 0.04), p.payload, fontsize=12.5, fontweight="bold", va="top", color="#1f4e79")
-            fig.add_artist(plt.Line2D([x0 / PAGE_W, 1 - x0 / PAGE_W], [at(0, p.y + 0.3)[1]] * 2,
-                                      color="#1f4e79", lw=0.8))
+            _text(pg, *at(x0, p.y + 0.04), p.payload, fontsize=12.5, bold=True, va="top", color="#1f4e79")
+            self._hline(pg, at(0, p.y + 0.3)[1], "#1f4e79", 0.8, x0)
         elif p.kind == "caption":
-            _text(fig, *at(x0, p.y + 0.02), p.payload, fontsize=SANS + 0.5, fontweight="bold", va="top")
+            _text(pg, *at(x0, p.y + 0.02), p.payload, fontsize=SANS + 0.5, bold=True, va="top")
         elif p.kind == "text":
             text, size, color, italic, *rest = p.payload
-            _text(fig, *at(x0, p.y), text, fontsize=size, color=color, va="top", linespacing=SANS_SPACING,
-                     style="italic" if italic else "normal", fontweight="bold" if rest and rest[0] else "normal")
+            _text(pg, *at(x0, p.y), text, fontsize=size, color=color, va="top", linespacing=SANS_SPACING,
+                  italic=italic, bold=bool(rest and rest[0]))
         elif p.kind == "box":
             text, size, kind = p.payload
             face, edge = {"banner": ("#fde8c8", "#d9822b"), "warn": ("#fff4d6", "#e0a800"),
                           "ok": ("#e6f4ea", "#2e7d4f"), "empty": ("#f1f3f5", "#b8c0c8")}[kind]
             x, y = at(x0, p.y + p.h)
-            fig.add_artist(plt.Rectangle((x, y), CONTENT_W / PAGE_W, p.h / PAGE_H, transform=fig.transFigure,
-                                         facecolor=face, edgecolor=edge, lw=1.0))
-            _text(fig, *at(x0 + 0.15, p.y + 0.08), text, fontsize=size, va="top", linespacing=SANS_SPACING,
-                     fontweight="bold" if kind == "banner" else "normal")
+            pg.rect(x * W_PT, y * H_PT, CONTENT_W / PAGE_W * W_PT, p.h / PAGE_H * H_PT, face, edge, 1.0)
+            _text(pg, *at(x0 + 0.15, p.y + 0.08), text, fontsize=size, va="top", linespacing=SANS_SPACING,
+                  bold=kind == "banner")
         elif p.kind == "kv":
             k, v = p.payload
-            _text(fig, *at(x0, p.y), k, fontsize=SANS - 0.5, color="#5b6675", va="top")
-            _text(fig, *at(x0 + 1.6, p.y), v, fontsize=SANS - 0.5, va="top", linespacing=SANS_SPACING)
+            _text(pg, *at(x0, p.y), k, fontsize=SANS - 0.5, color="#5b6675", va="top")
+            _text(pg, *at(x0 + 1.6, p.y), v, fontsize=SANS - 0.5, va="top", linespacing=SANS_SPACING)
         elif p.kind == "table":
             head, rows, size = p.payload
-            _text(fig, *at(x0, p.y), head, fontsize=size, family="monospace", fontweight="bold", va="top",
-                     color="#3d4753")
-            yline = at(0, p.y + size * LINE / 72.0 + 0.01)[1]
-            fig.add_artist(plt.Line2D([x0 / PAGE_W, 1 - x0 / PAGE_W], [yline, yline], color="#9aa5b1", lw=0.5))
+            _text(pg, *at(x0, p.y), head, fontsize=size, mono=True, bold=True, va="top", color="#3d4753")
+            self._hline(pg, at(0, p.y + size * LINE / 72.0 + 0.01)[1], "#9aa5b1", 0.5, x0)
             if rows:
-                _text(fig, *at(x0, p.y + size * LINE / 72.0 + 0.04), "\n".join(rows), fontsize=size,
-                         family="monospace", va="top", linespacing=MONO_SPACING)
+                _text(pg, *at(x0, p.y + size * LINE / 72.0 + 0.04), "\n".join(rows), fontsize=size, mono=True,
+                      va="top", linespacing=MONO_SPACING)
         elif p.kind == "image":
             png, w, h, cap = p.payload
-            with image_mod.open(io.BytesIO(png)) as im:
-                arr = np.asarray(im.convert("RGB"))
             left, bottom = at(x0 + (CONTENT_W - w) / 2, p.y + h)
-            ax = fig.add_axes((left, bottom, w / PAGE_W, h / PAGE_H))
-            ax.imshow(arr, interpolation="none", aspect="auto")
-            ax.set_axis_off()
+            pg.image(png, left * W_PT, bottom * H_PT, w / PAGE_W * W_PT, h / PAGE_H * H_PT)
             if cap:
-                _text(fig, *at(x0, p.y + h + 0.03), cap, fontsize=SANS - 1, color="#5b6675", va="top",
+                _text(pg, *at(x0, p.y + h + 0.03), cap, fontsize=SANS - 1, color="#5b6675", va="top",
                       linespacing=SANS_SPACING)
 
 

@@ -22,6 +22,7 @@ import html
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -85,15 +86,29 @@ def headline_table(metrics: dict[str, Any], name: str = "strategy") -> pd.DataFr
     return headline_frame({name: metrics, **metrics.get("benchmarks", {})})
 
 
+#: The code a bootstrap interval depends on: part of its on-disk cache key.
+_BOOT_MODULES = ("research.analytics.stats", "research.analytics.resample", "research.analytics.metrics")
+
+
 def sharpe_ci(returns: pd.Series) -> Any:
     """The seeded stationary-bootstrap interval (BOOT_N, LEVEL) of the Sharpe ratio of the non-missing returns;
-    None when there are fewer than three of them or they never move."""
+    None when there are fewer than three of them or they never move.
+
+    Kept in the on-disk cache (`research.data.cache`) under the SHA-256 of the returns' bytes: 1,000 resamples
+    take about 0.15 s and the same series recur (the benchmarks of every strategy on one schedule, a tear sheet
+    rebuilt by `flowbt report`, a comparison sheet), and the interval is a function of those bytes alone."""
+    import hashlib
+
     from research.analytics import stats as S
+    from research.data.cache import cached
 
     r = returns.dropna()
     if len(r) < 3 or not np.ptp(r.to_numpy()) > 0:
         return None
-    return S.bootstrap_ci(r, "sharpe", n=BOOT_N, level=LEVEL, seed=BOOT_SEED)
+    values = np.ascontiguousarray(r.to_numpy(dtype=float))
+    key = (hashlib.sha256(values.tobytes()).hexdigest(), BOOT_N, LEVEL, BOOT_SEED)
+    return cached("sharpe_ci", key, _BOOT_MODULES,
+                  lambda: S.bootstrap_ci(r, "sharpe", n=BOOT_N, level=LEVEL, seed=BOOT_SEED), keep=512)
 
 
 def kpi_strip(tiles: list[tuple[str, str, str, float | None]], name: str = "key figures") -> Raw:
@@ -203,6 +218,7 @@ class Context:
     rec: RunRecord
     spy: pd.Series | None
     honesty: Honesty
+    sharpe_png: bytes | None = None  # the sharpe_ci figure, when drawn beside the honesty numbers
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -299,10 +315,10 @@ def _performance(ctx: Context) -> Section:
     rec = ctx.rec
     sec = Section("performance", "Performance and drawdowns",
                   intro="How did wealth evolve, and how deep and how long were the losses?")
-    sec.add(Fig("equity", F.equity_curve(rec.returns, rec.benchmarks, rec.name),
+    sec.add(Fig("equity", partial(F.equity_curve, rec.returns, rec.benchmarks, rec.name),
                 "Wealth from 1 at the first session, log scale; benchmarks over the same sessions. "
                 "Final multiple in the legend."))
-    sec.add(Fig("underwater", F.underwater(rec.returns, ctx.spy),
+    sec.add(Fig("underwater", partial(F.underwater, rec.returns, ctx.spy),
                 "Loss from the previous high-water mark; SPY's drawdown as a line for scale."))
     dd = M.drawdowns(rec.returns, top=5)
     pos = {d: i for i, d in enumerate(rec.returns.dropna().index)}
@@ -331,15 +347,16 @@ def _rolling(ctx: Context) -> Section:
     beta = M.rolling_beta(rec.returns, spy, ROLLING) if spy is not None else None
     bs = M.rolling_sharpe(spy.reindex(rec.returns.index), ROLLING) if spy is not None else None
     bv = M.rolling_volatility(spy.reindex(rec.returns.index), ROLLING) if spy is not None else None
-    sec.add(Fig("rolling", F.rolling_panel(M.rolling_sharpe(rec.returns, ROLLING),
-                                           M.rolling_volatility(rec.returns, ROLLING), beta, bs, bv),
+    sec.add(Fig("rolling", partial(F.rolling_panel, M.rolling_sharpe(rec.returns, ROLLING),
+                                   M.rolling_volatility(rec.returns, ROLLING), beta, bs, bv),
                 "Trailing 252 sessions; the dashed line is the strategy's average. SPY in grey."))
     monthly = M.monthly_returns(rec.returns)
     annual = M.annual_returns(rec.returns)
-    sec.add(Fig("monthly", F.monthly_heatmap(monthly, annual),
-                "Compounded return of each calendar month, and of the year (right)."))
+    sec.add(Fig("monthly", partial(F.monthly_heatmap, monthly, annual),
+                "Compounded return of each calendar month, and of the year (right).",
+                cost=1.0 + len(monthly) / 10))  # a number in every cell: 26 years draw as three other figures
     bench_annual = M.annual_returns(spy.reindex(rec.returns.index)).rename("SPY") if spy is not None else None
-    sec.add(Fig("annual", F.annual_bars(annual, bench_annual), "Calendar-year returns against SPY."))
+    sec.add(Fig("annual", partial(F.annual_bars, annual, bench_annual), "Calendar-year returns against SPY."))
     m = monthly.stack().dropna()
     if len(m):
         rows = [("Best month", f"{fmt(m.max(), 'pct', 1)} ({m.idxmax()[0]}-{m.idxmax()[1]:02d})"),
@@ -376,9 +393,9 @@ def _positioning(ctx: Context) -> Section:
     sec = Section("positioning", "Positioning",
                   intro="What did it hold, how much did it trade, and where did the return come from?")
     _, word = F.weights_freq(pd.DatetimeIndex(rec.weights.index))
-    sec.add(Fig("weights", F.weights_area(rec.weights),
+    sec.add(Fig("weights", partial(F.weights_area, rec.weights),
                 f"Held weights after drift, {word} averages (a daily view flickers with every rebalance)."))
-    sec.add(Fig("exposure", F.exposure_turnover(rec.gross, rec.net, rec.turnover),
+    sec.add(Fig("exposure", partial(F.exposure_turnover, rec.gross, rec.net, rec.turnover),
                 "Gross = sum of |weights| (shaded), net = sum of weights (line). Turnover bars: traded notional "
                 "over equity per month."))
     contrib = contributions(rec)
@@ -386,7 +403,7 @@ def _positioning(ctx: Context) -> Section:
     held = w.loc[:, (w.abs() > 1e-12).any()]
     if contrib is not None and len(contrib):
         costs = rec.metrics.get("costs_paid")
-        sec.add(Fig("contribution", F.contribution_bars(contrib, costs),
+        sec.add(Fig("contribution", partial(F.contribution_bars, contrib, costs),
                     "Sum over sessions of the weight held at the previous close times the asset's return; costs "
                     "as one bar. An arithmetic attribution: it does not compound."))
     if held.shape[1]:
@@ -458,13 +475,13 @@ def _signal(ctx: Context) -> Section:
                  "returns overlap from one weekly date to the next. With 11 sectors and weekly data an IC of "
                  "0.03 needs about nine years to reach t = 2: judge the t-statistics, not the IC alone.", "muted"))
     trailing = {h: diag.ic[h].dropna().rolling(52, min_periods=26).mean() for h in diag.ic.columns}
-    sec.add(Fig("ic", F.ic_over_time(diag.ic, trailing),
+    sec.add(Fig("ic", partial(F.ic_over_time, diag.ic, trailing),
                 "Grey bars: the cross-sectional rank IC of each decision date at the shortest horizon. Lines: "
                 "the mean of the last 52 dates with an IC, at each horizon."))
-    sec.add(Fig("spread", F.spread_panel(diag.spread, SPREAD_N),
+    sec.add(Fig("spread", partial(F.spread_panel, diag.spread, SPREAD_N),
                 f"Left: running sum of the 1-week return of the top {SPREAD_N} assets by signal minus the bottom "
                 f"{SPREAD_N} (before costs). Right: mean spread divided by the weeks held."))
-    sec.add(Fig("decay", F.decay_bars(diag.decay),
+    sec.add(Fig("decay", partial(F.decay_bars, diag.decay),
                 "Mean 1-week rank IC when the signal is k decision dates old: how fast its information fades."))
     return sec
 
@@ -503,12 +520,9 @@ def _statistics(ctx: Context) -> Section:
     if np.isfinite(h.sharpe) and h.sharpe > 1.5:
         sec.add(Note("A sector-flow Sharpe ratio far above 1 is more likely a bug than a discovery: check timing "
                      "(publication lags, fills) and costs before believing it.", "warn"))
-    bars = [("strategy", h.sharpe, h.lower, h.upper)] + [(k, *v) for k, v in h.bench.items()]
-    bars = [b for b in bars if all(np.isfinite(x) for x in b[1:])]
-    if bars:
-        sec.add(Fig("sharpe_ci", F.sharpe_intervals(bars, h.hurdle if h.n_trials > 1 else None, LEVEL),
-                    "Dots: Sharpe ratio over the whole run; bars: its bootstrap interval. Dashed: the Sharpe the "
-                    "best of the recorded trials would reach by luck alone."))
+    if (fig := _sharpe_fig(h)) is not None:
+        fig.png = ctx.sharpe_png or b""
+        sec.add(fig)
     sw = rec.sweep
     if sw is not None and "sharpe" in sw.columns and len(sw) > 1:
         known = set(rec.config.get("params", {}))
@@ -518,7 +532,7 @@ def _statistics(ctx: Context) -> Section:
             x, y = params[0], params[1]
             sel: dict[str, Any] = dict(rec.config.get("params", {}))
             sel["_metric"] = rec.metrics.get("sharpe")
-            sec.add(Fig("sweep", F.sweep_heatmap(sw, x, y, sel),
+            sec.add(Fig("sweep", partial(F.sweep_heatmap, sw, x, y, sel),
                         f"Median Sharpe of the sweep's {len(sw)} configurations by {y} and {x} (other parameters "
                         "pooled); this run's cell outlined. Right: every configuration's Sharpe ratio."))
         else:
@@ -529,6 +543,25 @@ def _statistics(ctx: Context) -> Section:
         sec.add(Note("No sweep heatmap: this run folder has no sweep.parquet (parameter columns and sharpe).",
                      "empty"))
     return sec
+
+
+def _sharpe_fig(h: Honesty) -> Fig | None:
+    """The Sharpe intervals of the strategy and its benchmarks (None when no interval is finite)."""
+    bars = [("strategy", h.sharpe, h.lower, h.upper)] + [(k, *v) for k, v in h.bench.items()]
+    bars = [b for b in bars if all(np.isfinite(x) for x in b[1:])]
+    if not bars:
+        return None
+    hurdle = h.hurdle if h.n_trials > 1 else None
+    return Fig("sharpe_ci", partial(F.sharpe_intervals, bars, hurdle, LEVEL),
+               "Dots: Sharpe ratio over the whole run; bars: its bootstrap interval. Dashed: the Sharpe the best "
+               "of the recorded trials would reach by luck alone.")
+
+
+def _honesty_and_figure(rec: RunRecord, trials_db: Path | None) -> tuple[Honesty, bytes | None]:
+    """`honesty` and its figure drawn (one task of `build_sections`' queue)."""
+    h = honesty(rec, trials_db)
+    fig = _sharpe_fig(h)
+    return h, fig.render() if fig is not None else None
 
 
 def _provenance(ctx: Context) -> Section:
@@ -580,12 +613,33 @@ def _provenance(ctx: Context) -> Section:
 
 #: Section builders in page order.
 BUILDERS = [_header, _metrics, _performance, _rolling, _positioning, _signal, _statistics, _provenance]
+#: The builders that read `Context.honesty` (the bootstrap intervals, PSR and DSR).
+_NEED_HONESTY = (_header, _statistics)
 
 
-def build_sections(rec: RunRecord, trials_db: Path | None = None) -> list[Section]:
+def build_sections(rec: RunRecord, trials_db: Path | None = None, *, draw: bool = False) -> list[Section]:
+    """The sections in page order; figures are recipes, built when drawn (`render.draw_figures`).
+
+    With `draw`, the figures are drawn here, in one queue with the statistical-honesty numbers (three
+    1,000-resample bootstraps; their figure is drawn with them), shared with a forked process
+    (`research.forkmap.fork_map`): the bootstraps no longer wait for the figures or the figures for them.
+    """
+    from research.forkmap import fork_map
+
     spy = rec.benchmarks["SPY"] if "SPY" in rec.benchmarks else None
-    ctx = Context(rec, spy, honesty(rec, trials_db))
-    return [b(ctx) for b in BUILDERS]
+    ctx = Context(rec, spy, None)  # type: ignore[arg-type]  # honesty is filled in below
+    built = {b: b(ctx) for b in BUILDERS if b not in _NEED_HONESTY}
+    figs = sorted((f for sec in built.values() for f in sec.figures), key=lambda f: -f.cost) if draw else []
+
+    def first() -> tuple[Honesty, bytes | None]:
+        return _honesty_and_figure(rec, trials_db) if draw else (honesty(rec, trials_db), None)
+
+    done = fork_map(lambda task: task(), [first, *(f.render for f in figs)])  # costliest figures first
+    ctx.honesty, ctx.sharpe_png = done[0]
+    for f, png in zip(figs, done[1:], strict=True):
+        f.png = png
+    built.update({b: b(ctx) for b in _NEED_HONESTY})
+    return [built[b] for b in BUILDERS]
 
 
 def write_tearsheet(folder: Path, *, pdf: bool = True, trials_db: Path | None = None) -> Path:
@@ -596,7 +650,7 @@ def write_tearsheet(folder: Path, *, pdf: bool = True, trials_db: Path | None = 
         from research.errors import ConfigError
 
         raise ConfigError(f"{folder}: returns.parquet holds no return, so there is nothing to report; run it again.")
-    sections = build_sections(rec, trials_db)
+    sections = build_sections(rec, trials_db, draw=True)
     r = rec.returns.dropna()
     doc = Document(
         title=f"{rec.name} — tear sheet",
