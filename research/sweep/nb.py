@@ -15,7 +15,8 @@ assets each) into a shared buffer from the batched signals (its `rows_many_nb`, 
 
 Daily returns are bit-identical to the engine's: every floating-point operation on the portfolio is the one
 the engine does, in the same order (the shortcuts only skip work whose result is known exactly: an order of
-0 shares, a cost of 0, a held column list instead of a test per asset). Nothing of size configs x sessions x
+0 shares, a cost of 0, a held column list instead of a test per asset), and `add_nb` is the engine's port of
+vectorbt's (`research.backtest.nb`), so loading this kernel does not import vectorbt. Nothing of size configs x sessions x
 assets exists: the state of a config is a few arrays of n_assets values and its daily returns (n_sessions),
 the weights are a batch of configs at a time (`research.sweep.executors`), and the metrics are accumulated
 in two places: turnover, exposure, costs, running wealth, peak and drawdown in the session loop, and the
@@ -38,7 +39,8 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
-from vectorbt.utils.math_ import add_nb
+
+from research.backtest.nb import add_nb
 
 # ---- accumulator layout (one float64 row of length N_ACC per config) -------------------------------------
 A_I = 0  # next session to simulate
