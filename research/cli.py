@@ -339,8 +339,14 @@ def _exit_now(code: int) -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (OSError, ValueError):  # a closed pipe (`flowbt list | head`): nothing more to say
+        except (BrokenPipeError, ValueError):  # a closed pipe (`flowbt list | head`): nothing more to say
             pass
+        except OSError as exc:  # output lost (a full disk): say so and fail, as Python's own exit would (120)
+            try:
+                os.write(2, f"flowbt: error: could not write the output: {exc}\n".encode())
+            except OSError:
+                pass
+            code = code or 120
     os._exit(code)
 
 

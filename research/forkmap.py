@@ -17,6 +17,7 @@ import os
 import pickle
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -33,9 +34,18 @@ def jobs() -> int:
     env = os.environ.get("FLOWBT_JOBS", "").strip()
     if env:
         try:
-            return max(1, int(env))
+            value = int(env)
         except ValueError:
-            return 1
+            value = 0
+        if value < 1:
+            from research.errors import ConfigError
+
+            raise ConfigError(f"FLOWBT_JOBS must be a whole number >= 1 (1 = no forked helper process), got {env!r}.")
+        return value
+    if threading.active_count() > 1:
+        # another Python thread may hold a lock (logging, an import) that a forked child would inherit locked
+        # and wait on forever (Jupyter's kernel, a Dask client): fork only where this is the only thread
+        return 1
     return min(2, len(os.sched_getaffinity(0)))
 
 
@@ -76,11 +86,26 @@ def _join(child: tuple[int, str], kill: bool = False) -> Any:
             return pickle.load(fh)
     except Exception:
         return None
+    except BaseException:  # interrupted while waiting (Ctrl-C, a notebook's interrupt): leave no child behind
+        _kill_and_reap(pid)
+        raise
     finally:
         try:
             os.unlink(path)
         except OSError:
             pass
+
+
+def _kill_and_reap(pid: int) -> None:
+    """Kill the child `pid` if it is still running and collect its exit status (no zombie)."""
+    try:
+        os.kill(pid, 9)
+    except OSError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
 
 
 def fork_map(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
@@ -184,15 +209,20 @@ class Standby:
         """Wait for the child; True if it ran `fn(*args)` to the end."""
         if self.pid is None:
             return False
-        pid, self.pid = self.pid, None
-        if self._w is not None:  # never started: nothing was done
-            os.close(self._w)
-            self._w = None
-            os.kill(pid, 9)
-            os.waitpid(pid, 0)
-            return False
-        _, status = os.waitpid(pid, 0)
-        return status == 0
+        pid = self.pid
+        try:
+            if self._w is not None:  # never started: nothing was done
+                os.close(self._w)
+                self._w = None
+                _kill_and_reap(pid)
+                return False
+            _, status = os.waitpid(pid, 0)
+            return status == 0
+        except BaseException:  # interrupted while waiting: the child's work is not wanted any more
+            _kill_and_reap(pid)
+            raise
+        finally:
+            self.pid = None
 
     def cancel(self) -> None:
         """Stop the child if it is still there (a no-op after `wait`)."""

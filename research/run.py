@@ -117,10 +117,9 @@ def run_strategy(
         metrics = headline_metrics(result, bench)
         seconds = time.perf_counter() - t0
         folder = run_folder(strat.name, out)
-        save_run(folder, strat, params, cfg, data, result, bench, metrics, seconds, signal=signal, csv=False)
-        if report is not None:
+        save_run(folder, strat, params, cfg, data, result, bench, metrics, seconds, signal=signal)
+        if report is not None:  # the folder is complete: nothing below writes into it while the child does
             report.start(folder, pdf)
-        result.save_csv(folder)
         if tearsheet and not (report is not None and report.wait()):
             from research.report.tearsheet import write_tearsheet
 
@@ -165,12 +164,11 @@ def write_json(path: Path, obj: Any) -> None:
 def save_run(
     folder: Path, strat: Strategy, params: dict[str, Any], cfg: ExecutionConfig, data: MarketData,
     result: BacktestResult, bench: pd.DataFrame, metrics: dict[str, Any], seconds: float,
-    signal: pd.DataFrame | None = None, csv: bool = True,
+    signal: pd.DataFrame | None = None,
 ) -> None:
-    """Write the run folder (frames, config, metrics, provenance, and what the tear sheet's diagnostics read);
-    `csv=False` leaves out returns.csv and weights.csv (`BacktestResult.save_csv`)."""
+    """Write the run folder (frames, config, metrics, provenance, and what the tear sheet's diagnostics read)."""
     folder.mkdir(parents=True, exist_ok=True)
-    result.save(folder, csv=csv)
+    result.save(folder)
     bench.to_parquet(folder / "benchmarks.parquet")
     if signal is not None:
         sig = signal.astype(float)

@@ -64,6 +64,40 @@ def test_unreadable_entry_is_rebuilt_and_off_switch(store, monkeypatch):
     assert not list(store.glob("other-*.pkl"))
 
 
+def test_read_only_cache_is_still_read(store, monkeypatch):
+    build, calls = _counting([4, 5])
+    cache.cached("thing", (), (), build)
+
+    def denied(*args, **kw):
+        raise PermissionError("read-only file system")
+
+    monkeypatch.setattr(cache.os, "utime", denied)
+    monkeypatch.setattr(cache.os, "replace", denied)
+    assert cache.cached("thing", (), (), build) == [4, 5] and len(calls) == 1  # a hit despite utime failing
+    assert cache.cached("new", (), (), build) == [4, 5]  # a miss that cannot be stored: built, nothing left
+    assert not list(store.glob("new-*.pkl")) and not list(store.glob(".new-*"))
+
+
+def test_unpicklable_value_is_returned_and_not_stored(store):
+    value = lambda: None  # noqa: E731  # a lambda does not pickle
+    assert cache.cached("fn", (), (), lambda: value) is value
+    assert not list(store.iterdir()) or not list(store.glob("*fn-*"))
+
+
+@pytest.mark.parametrize("value, on", [("", True), ("0", True), ("false", True), ("1", False), ("YES", False)])
+def test_off_switch_values(monkeypatch, value, on):
+    monkeypatch.setenv("FLOWBT_NO_CACHE", value)
+    assert cache.enabled() is on
+
+
+def test_bad_off_switch_is_a_clear_error(monkeypatch):
+    from research.errors import ConfigError
+
+    monkeypatch.setenv("FLOWBT_NO_CACHE", "maybe")
+    with pytest.raises(ConfigError, match="FLOWBT_NO_CACHE must be 1"):
+        cache.enabled()
+
+
 def test_keeps_only_the_most_recent_entries(store):
     for k in range(5):
         cache.cached("thing", (k,), (), lambda k=k: k, keep=3)

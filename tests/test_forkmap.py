@@ -4,15 +4,45 @@ nothing but the time taken."""
 from __future__ import annotations
 
 import os
+import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from research import forkmap
+from research.errors import ConfigError
 from research.forkmap import Standby, fork_map
 
-FORKS = forkmap.jobs() >= 2
+FORKS = sys.platform == "linux" and len(os.sched_getaffinity(0)) >= 2
+
+
+@pytest.fixture(autouse=True)
+def _two_jobs(monkeypatch):
+    """Ask for two processes explicitly: by default flowbt does not fork while other Python threads run, and a
+    pytest-xdist worker may have one (execnet's I/O thread)."""
+    if FORKS:
+        monkeypatch.setenv("FLOWBT_JOBS", "2")
+
+
+def test_jobs_defaults_to_one_process_while_other_threads_run(monkeypatch):
+    monkeypatch.delenv("FLOWBT_JOBS", raising=False)
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        assert forkmap.jobs() == 1
+    finally:
+        stop.set()
+        t.join()
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-2", "1.5"])
+def test_bad_flowbt_jobs_is_a_clear_error(monkeypatch, value):
+    monkeypatch.setenv("FLOWBT_JOBS", value)
+    with pytest.raises(ConfigError, match="FLOWBT_JOBS must be a whole number >= 1"):
+        forkmap.jobs()
 
 
 def _square_with_pid(x: int) -> tuple[int, int]:

@@ -40,12 +40,20 @@ def cache_dir() -> Path:
 
 
 def enabled() -> bool:
-    return os.environ.get("FLOWBT_NO_CACHE", "") in ("", "0")
+    """False when FLOWBT_NO_CACHE is 1 / true / yes; unset, empty, 0 / false / no keep the cache on."""
+    value = os.environ.get("FLOWBT_NO_CACHE", "").strip().lower()
+    if value in ("", "0", "false", "no"):
+        return True
+    if value in ("1", "true", "yes"):
+        return False
+    from research.errors import ConfigError
+
+    raise ConfigError(f"FLOWBT_NO_CACHE must be 1 (no on-disk cache) or 0, got {value!r}.")
 
 
 @cache
 def _versions() -> str:
-    out = [platform.python_version()]
+    out = [platform.python_version(), platform.machine()]  # BLAS results may differ across CPUs
     for name in _LIBS:
         try:
             out.append(f"{name}={metadata.version(name)}")
@@ -75,22 +83,37 @@ def cached(kind: str, key: Iterable[Any], modules: tuple[str, ...], build: Calla
     try:
         with path.open("rb") as fh:
             value = pickle.load(fh)
-        os.utime(path)  # most recently used
-        return value
     except FileNotFoundError:
         pass
     except Exception:  # a truncated or foreign file: rebuild it
-        path.unlink(missing_ok=True)
+        _quietly(path.unlink, missing_ok=True)
+    else:
+        _quietly(os.utime, path)  # most recently used (a read-only cache is still read)
+        return value
     value = build()
+    tmp_name = None
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{kind}-", delete=False) as tmp:
+            tmp_name = tmp.name
             pickle.dump(value, tmp, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp.name, path)
+        os.replace(tmp_name, path)
+        tmp_name = None
         _evict(folder, kind, keep)
-    except OSError:  # a read-only or full disk costs speed, never the result
+    except Exception:  # a read-only or full disk, an unpicklable value: costs speed, never the result
         pass
+    finally:
+        if tmp_name is not None:  # no half-written entry left behind
+            _quietly(os.unlink, tmp_name)
     return value
+
+
+def _quietly(fn: Callable[..., Any], *args: Any, **kw: Any) -> None:
+    """fn(*args, **kw), ignoring an OSError (a read-only or vanished cache entry)."""
+    try:
+        fn(*args, **kw)
+    except OSError:
+        pass
 
 
 def _evict(folder: Path, kind: str, keep: int) -> None:

@@ -207,6 +207,8 @@ def draw_figures(sections: Iterable[Section], figdir: Path | None = None, dpi: i
     todo = sorted((b for b in blocks if not b.png), key=lambda b: -b.cost)
     for b, png in zip(todo, fork_map(lambda b: b.render(dpi), todo), strict=True):
         b.png = png
+        if isinstance(b.fig, Figure):  # drawn (and closed) in the forked child: close this process's copy too
+            plt.close(b.fig)
     if figdir is not None:
         for i, b in enumerate(blocks):
             (figdir / f"{i:02d}_{b.name}.png").write_bytes(b.png)

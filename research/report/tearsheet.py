@@ -87,7 +87,8 @@ def headline_table(metrics: dict[str, Any], name: str = "strategy") -> pd.DataFr
 
 
 #: The code a bootstrap interval depends on: part of its on-disk cache key.
-_BOOT_MODULES = ("research.analytics.stats", "research.analytics.resample", "research.analytics.metrics")
+_BOOT_MODULES = ("research.analytics.stats", "research.analytics.resample", "research.analytics.metrics",
+                 "research.report.tearsheet")  # the call's own arguments (statistic, block, periods) live here
 
 
 def sharpe_ci(returns: pd.Series) -> Any:
