@@ -20,6 +20,7 @@ from benchmarks.common import INPROCESS, ROOT, BenchError, machine, measure
 PLANS: dict[str, dict[str, Any]] = {
     "full": {
         "fused": {"n_configs": 10_000, "repeat": 3},
+        "stages": {"n_configs": 2_048},
         "minimal": {"n_configs": 10_000, "n_weights": 64, "repeat": 3},
         "vectorbt": {"n_configs": 100, "repeat": 3},
         "engine": {"n_configs": 20, "repeat": 2},
@@ -35,6 +36,7 @@ PLANS: dict[str, dict[str, Any]] = {
     },
     "quick": {
         "fused": {"n_configs": 200, "repeat": 2},
+        "stages": {"n_configs": 192},
         "minimal": {"n_configs": 200, "n_weights": 4, "repeat": 2},
         "vectorbt": {"n_configs": 3, "repeat": 2},
         "engine": {"n_configs": 1, "repeat": 1},
@@ -67,7 +69,7 @@ def _step(name: str, target: str, log: list[str], **kw: Any) -> dict | None:
 
 def run_sweep(p: dict, log: list[str]) -> dict:
     out = {}
-    for name in ("fused", "minimal", "vectorbt", "engine", "bt"):
+    for name in ("fused", "stages", "minimal", "vectorbt", "engine", "bt"):
         out[name] = _step(f"sweep/{name}", f"benchmarks.sweep:{name}", log, **p[name])
     out["memory_fused"] = _step("sweep/memory", "benchmarks.sweep:fused", log, **p["memory"])
     out["memory_baseline"] = _step("sweep/baseline", "benchmarks.sweep:baseline_memory", log)

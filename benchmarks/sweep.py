@@ -120,6 +120,61 @@ def _weights(plan: Any, n: int) -> np.ndarray:
     return np.stack([plan.weights(c).to_numpy() for c in range(n)])
 
 
+def stages(n_configs: int = 2_048, batch: int = 64) -> dict:
+    """Where a config's time goes, on one thread: the plan's weights + fingerprint (`rows_many_nb`), the core's
+    simulation with every metric (`simulate_rows_nb`), and the minimal loop on the same weights; microseconds per
+    config, spread over batches of `batch` configs as the fused kernel runs them (each batch new configs)."""
+    import numba
+
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        return _stages(n_configs, batch)
+    finally:
+        numba.set_num_threads(threads)  # (in process, `--inprocess`, the next measurement gets them back)
+
+
+def _stages(n_configs: int, batch: int) -> dict:
+    from benchmarks import nb as bnb
+    from research.backtest.benchmarks import benchmark_returns
+    from research.sweep import nb as core
+    from research.sweep import plans
+    from research.sweep.runner import make_job
+
+    data, strat, params, cfg, _ = _setup(n_configs)
+    plan = plans.prepare(strat, data, params)
+    bench = benchmark_returns(data.prices, plan.dates, cfg)["EW_SECTORS"]
+    mk = make_job(plan, data, cfg, bench).market
+    impl = plan.impl()
+    n_dec, m = mk.no_price.shape
+    wbuf = np.empty((batch, n_dec, m))
+    keys = np.zeros((batch, 2), dtype=np.uint64)
+    acc = np.zeros((batch, core.N_ACC))
+    seg = np.zeros((batch, 1, core.N_SEG))
+    ret = np.zeros((0, mk.close.shape[0]))
+    slots = np.full(batch, -1, dtype=np.int64)
+    rows = np.arange(batch, dtype=np.int64)
+    close, fill = np.nan_to_num(mk.last_close), np.nan_to_num(mk.fill_price)
+    out = np.zeros(batch)
+    times: dict[str, list[float]] = {"weights_fingerprint": [], "core": [], "minimal": []}
+    for b0 in range(0, max(n_configs - batch, 0) + 1, batch):
+        todo = np.arange(b0, b0 + batch, dtype=np.int64) % plan.size
+        t0 = time.perf_counter()
+        impl.rows_many_nb(plan.arrays, plan.ints, plan.floats, todo, wbuf, keys)
+        t1 = time.perf_counter()
+        core.simulate_rows_nb(mk, wbuf, rows, rows, slots, acc, seg, ret)
+        t2 = time.perf_counter()
+        w = wbuf * ~mk.no_price[None]  # the engine's targets, as `minimal` gets them
+        t3 = time.perf_counter()
+        bnb.minimal_nb(close, fill, mk.dec_rows, w, batch, out)
+        t4 = time.perf_counter()
+        if b0 > 0:  # the first batch compiles or loads the kernels
+            for key, dt in zip(times, (t1 - t0, t2 - t1, t4 - t3), strict=True):
+                times[key].append(dt / batch * 1e6)
+    return {"configs": n_configs, "batch": batch, "threads": 1,
+            "us_per_config": {key: spread(v) for key, v in times.items()}}
+
+
 def minimal(n_configs: int = 10_000, n_weights: int = 64, repeat: int = 3) -> dict:
     """The minimal numba loop on the weights of `n_weights` configs, cycled to n_configs configs."""
     from benchmarks import nb as bnb
