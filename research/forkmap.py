@@ -6,8 +6,9 @@ resamples, one thing at a time, and importing its code takes another half second
 core idle. A forked child starts with everything already in memory (figures built, returns loaded: no
 pickling of inputs, no re-import), does its share and hands the results back through a temporary file.
 
-Only where fork is safe and useful: Linux, two or more usable cores, FLOWBT_JOBS unset or > 1 (FLOWBT_JOBS=1
-keeps everything in process). Results do not depend on where an item ran. If the child fails for any reason,
+Only where fork is safe and useful: Linux, two or more usable cores, and either FLOWBT_JOBS > 1 or FLOWBT_JOBS
+unset and no other Python thread running (a forked child could inherit a lock such a thread holds: Jupyter's
+kernel, a Dask client). FLOWBT_JOBS=1 keeps everything in process. Results do not depend on where an item ran. If the child fails for any reason,
 the parent computes the child's share itself, so an error surfaces exactly as it would without the child.
 """
 
