@@ -81,7 +81,7 @@ def test_read_only_cache_is_still_read(store, monkeypatch):
 def test_unpicklable_value_is_returned_and_not_stored(store):
     value = lambda: None  # noqa: E731  # a lambda does not pickle
     assert cache.cached("fn", (), (), lambda: value) is value
-    assert not list(store.iterdir()) or not list(store.glob("*fn-*"))
+    assert not list(store.glob("*fn-*"))  # neither an entry nor a half-written temporary file
 
 
 @pytest.mark.parametrize("value, on", [("", True), ("0", True), ("false", True), ("1", False), ("YES", False)])
