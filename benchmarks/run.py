@@ -27,7 +27,7 @@ PLANS: dict[str, dict[str, Any]] = {
         "bt": {"n_configs": 3, "repeat": 2},
         "memory": {"n_configs": 100_000, "repeat": 2, "dedupe_too": False},
         "signals": {"repeat": 5},
-        "startup": {"warm_runs": 3, "cold": True},
+        "startup": {"warm_runs": 3, "cold": True, "cold_runs": 3},
         "scale_configs": [1_000, 3_000, 30_000],
         "scale_years": [5, 10],
         "scale_assets": [3, 6, 11, 22, 44],
