@@ -147,13 +147,15 @@ def simulate_nb(mk: Market, weights: np.ndarray, acc: np.ndarray, seg: np.ndarra
     n_dec = dec_rows.shape[0]
     position = np.zeros(m)
     target = np.zeros(m)
-    held = np.zeros(m, dtype=np.int64)  # columns with a position, ascending (rebuilt after each fill)
+    # column indices are kept unsigned: numba indexes with an unsigned value without its negative-index fix-up
+    # (a shift, a mask and an add per access), which the orders' loops would otherwise pay on every load
+    held = np.zeros(m, dtype=np.uint64)  # columns with a position, ascending (rebuilt after each fill)
     held_n = np.zeros(m)  # and their shares
-    o_col = np.zeros(m, dtype=np.int64)  # a fill's orders by column: column, shares, d * P, part
+    o_col = np.zeros(m, dtype=np.uint64)  # a fill's orders by column: column, shares, d * P, part
     o_size = np.zeros(m)
     o_key = np.zeros(m)
     o_part = np.zeros(m, dtype=np.int64)
-    seq = np.zeros(m, dtype=np.int64)  # the orders in execution order
+    seq = np.zeros(m, dtype=np.uint64)  # the orders in execution order
     rets = np.empty(n_sessions)  # the daily returns (for the moments' second pass)
     seg[:, :] = 0.0
     n_held = 0
