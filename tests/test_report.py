@@ -381,3 +381,23 @@ def test_every_strategy_gets_a_full_tearsheet(name, market, tmp_path):
     assert pdf[:5] == b"%PDF-" and len(pdf) > 50_000
     for p in (folder / "figures").glob("*.png"):
         Image.open(io.BytesIO(p.read_bytes())).verify()
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_run_error_after_the_tearsheet_child_started_leaves_a_whole_tearsheet(market, tmp_path, monkeypatch, jobs):
+    """returns.csv is written while the forked child draws the tear sheet: if writing it fails, the error reaches
+    the caller and the child is waited for, not killed half-way (with FLOWBT_JOBS=1 nothing is forked)."""
+    from research.backtest.engine import BacktestResult
+    from research.run import run_strategy
+
+    def disk_full(self, folder):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setenv("FLOWBT_JOBS", jobs)
+    monkeypatch.setattr(BacktestResult, "save_csv", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        run_strategy(SIG, market, out=tmp_path / "run", pdf=False)
+    folder = tmp_path / "run"
+    assert (folder / "returns.parquet").exists() and not (folder / "returns.csv").exists()
+    if jobs == "2":  # the child had started: its tear sheet is complete
+        assert section_ids(html_of(folder)) == list(SECTION_KEYS)

@@ -111,8 +111,9 @@ class BacktestResult:
         """The run as a vectorbt portfolio (value(), returns(), stats(), orders), built on first access."""
         return self.portfolio_inputs.build()
 
-    def save(self, folder: Path) -> None:
-        """Write every frame as parquet, returns and weights also as CSV, plus execution.json and engine.log."""
+    def save(self, folder: Path, *, csv: bool = True) -> None:
+        """Write every frame as parquet, returns and weights also as CSV (`csv=False`: later, by `save_csv`), plus
+        execution.json and engine.log."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         frames: dict[str, pd.DataFrame] = {
@@ -127,7 +128,8 @@ class BacktestResult:
         }
         for name, frame in frames.items():
             frame.to_parquet(folder / f"{name}.parquet")
-        self.save_csv(folder)
+        if csv:
+            self.save_csv(folder)
         (folder / "execution.json").write_text(json.dumps(self.config.to_dict(), indent=2) + "\n")
         (folder / "engine.log").write_text("\n".join(self.log) + "\n")
 
