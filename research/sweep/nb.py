@@ -40,7 +40,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
-from research.backtest.nb import add_nb
+from research.backtest.nb import ABS_TOL, add_nb  # ABS_TOL: is_close_nb(x, 0.0) is exactly |x| <= ABS_TOL
 
 # ---- accumulator layout (one float64 row of length N_ACC per config) -------------------------------------
 A_I = 0  # next session to simulate
@@ -116,8 +116,6 @@ def central_moments_nb(n: float, s1: float, s2: float, s3: float, s4: float, lo:
     return mean, max(m2, 0.0), m3, max(m4, 0.0)
 
 
-#: vectorbt's absolute tolerance (`vectorbt.utils.math_.abs_tol`): is_close_nb(x, 0.0) is exactly |x| <= ABS_TOL.
-ABS_TOL = 1e-12
 
 
 @njit(cache=True, error_model="numpy")
