@@ -7,6 +7,9 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 import strategies
 from research.analytics.metrics import summary
@@ -18,6 +21,7 @@ from research.sweep import kernel, plans
 from research.sweep.executors import LocalExecutor
 from research.sweep.grid import expand, parse_grid, varied
 from research.sweep.runner import default_benchmark, evaluate, keep_returns, make_job
+from strategies._common import SECTOR_TICKERS
 
 TOL = 1e-9
 HEADLINE = ("sharpe", "sortino", "cagr", "volatility", "max_drawdown", "turnover", "total_return", "calmar",
@@ -97,6 +101,58 @@ def test_kernel_costs_limits_open_fill_and_shorts(market):
         res, m = engine_metrics(market, strat.weights(market, **p), cfg, None)
         assert_agrees(met.iloc[c], rets[c], res, m)
         assert res.costs["borrow"].sum() > 0
+
+
+@settings(derandomize=True, max_examples=60, deadline=None, database=None)
+@given(arrays(np.float64, st.integers(0, 300), elements=st.floats(-1e3, 1e3, allow_subnormal=False)))
+def test_row_sum_is_numpys(x):
+    """The limits' row sums are numpy's to the bit (its pairwise summation), as the engine computes them."""
+    from research.sweep.nb import row_sum_nb
+
+    assert row_sum_nb(x, False) == x.reshape(1, -1).sum(axis=1)[0]
+    assert row_sum_nb(x, True) == np.abs(x).reshape(1, -1).sum(axis=1)[0]
+
+
+def random_weights(rng, tickers, dates, short: bool) -> pd.DataFrame:
+    """Sparse random weights on `dates`: some rows repeat, some are empty, shorts when `short`."""
+    m = len(tickers)
+    w = rng.uniform(-1.0 if short else 0.0, 1.0, (len(dates), m)) * (rng.random((len(dates), m)) < 0.45)
+    w = w / np.maximum(np.abs(w).sum(axis=1, keepdims=True), 1.0)
+    repeat = rng.random(len(dates)) < 0.5
+    for k in range(1, len(dates)):
+        if repeat[k]:
+            w[k] = w[k - 1]
+    return pd.DataFrame(w, index=dates, columns=tickers)
+
+
+@pytest.mark.parametrize("case", range(4))
+def test_core_returns_are_the_engines_bit_for_bit(market, case):
+    """The core's daily returns equal the engine's exactly, on random weights across the listings of XLRE and XLC
+    (unpriced assets split a fill's orders into parts), with shorts, open fills, the band and both limits."""
+    from research.sweep import nb
+
+    rng = np.random.default_rng(100 + case)
+    tickers = list(SECTOR_TICKERS)
+    idx = market.prices.index
+    sessions = idx[(idx >= "2014-06-01") & (idx <= "2019-06-30")]
+    dates = sessions[:: int(rng.integers(3, 7))]
+    configs = [
+        ExecutionConfig(),
+        ExecutionConfig(mode="long_short", fill="open", slippage_bps=4.0, borrow_bps=120.0),
+        ExecutionConfig(mode="long_short", no_trade_band=0.01, max_gross=0.7, max_net=0.05,
+                        fees_bps={"*": 3.0, "XLK": 0.5}),
+        ExecutionConfig(fill="open", no_trade_band=0.002),
+    ]
+    cfg = configs[case]
+    w = random_weights(rng, tickers, dates, short=cfg.mode != "long_only")
+    res = backtest(market.prices, w, cfg)
+    mk = kernel.build_market(market.prices, dates, tickers, cfg)
+    acc = np.zeros(nb.N_ACC)
+    seg = np.zeros((1, nb.N_SEG))
+    ret = np.zeros((1, mk.close.shape[0]))
+    nb.simulate_nb(mk, np.ascontiguousarray(w.to_numpy()), acc, seg, ret, 0)
+    assert np.isnan(mk.fill_price).any(axis=1).mean() > 0.3  # parts occur
+    np.testing.assert_array_equal(ret[0], res.returns.to_numpy())
 
 
 def test_generic_fallback_equals_fused(market):

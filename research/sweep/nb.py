@@ -7,30 +7,34 @@ assets each) into a shared buffer from the batched signals (its `rows_many_nb`, 
 
   1. carry on the previous close's state: cash += cash * r_i - sum_j max(-n_j, 0) * C_{i-1,j} * b_{i,j}
   2. fill (the session after a decision): the engine's targets (0 where the decision close or the fill price
-     is missing, then the gross and net limits); equity V at the fill price (last close where missing);
-     orders d_j = w_j V / P_j - n_j with the no-trade band (`research.backtest.nb.order_sizes_nb`), sells
-     first (`sell_first_order_nb`), executed at P (1 +- s_j) with fee f_j |d_j| P (1 +- s_j), positions
-     snapped to 0 as vectorbt's `process_order_nb` does (`is_close_nb` / `add_nb`)
+     is missing, then the gross and net limits, on numpy's pairwise row sums: `row_sum_nb`); equity V at the
+     fill price (last close where missing); orders d_j = w_j V / P_j - n_j with the no-trade band
+     (`research.backtest.nb.order_sizes_nb`), sells first (`sell_first_order_nb`), executed at P (1 +- s_j)
+     with fee f_j |d_j| P (1 +- s_j), positions snapped to 0 as vectorbt's `process_order_nb` does
+     (`is_close_nb` / `add_nb`)
   3. mark: E_i = cash + sum_j n_j * (last close)_j, r_i = E_i / E_{i-1} - 1 (E_{-1} = initial cash)
 
 Daily returns are bit-identical to the engine's: every floating-point operation on the portfolio is the one
-the engine does, in the same order (the shortcuts only skip work whose result is known exactly: an order of
-0 shares, a cost of 0, a held column list instead of a test per asset), and `add_nb` is the engine's port of
-vectorbt's (`research.backtest.nb`), so loading this kernel does not import vectorbt. Nothing of size configs x sessions x
-assets exists: the state of a config is a few arrays of n_assets values and its daily returns (n_sessions),
-the weights are a batch of configs at a time (`research.sweep.executors`), and the metrics are accumulated
-in two places: turnover, exposure, costs, running wealth, peak and drawdown in the session loop, and the
-moments in a vectorised second pass over the config's daily returns (`moments_nb`: power sums, turned into
-mean, M2, M3, M4 by `central_moments_nb`; downside sum of squares; range; hits), for raw returns and, with a
-benchmark, active returns, plus per-segment (n, mean, M2) of the scored returns for walk-forward selection
-(`segments_nb`). Daily returns are copied out only for configs given a slot >= 0.
+the engine does, in the same order (the shortcuts only skip work whose result is known exactly: an order of 0
+shares, a cost of 0, a held column list instead of a test per asset), and `add_nb` is the engine's port of
+vectorbt's (`research.backtest.nb`), so loading this kernel does not import vectorbt. Tested to the bit
+against the engine on random weights (`tests/test_sweep.py::test_core_returns_are_the_engines_bit_for_bit`).
+Nothing of size configs x sessions x assets exists: the state of a config is a few arrays of n_assets values
+and its daily returns (n_sessions), the weights are a batch of configs at a time (`research.sweep.executors`),
+and the metrics are accumulated in two places: turnover, exposure, costs, running wealth, peak and drawdown in
+the session loop, and the moments in a vectorised second pass over the config's daily returns (`moments_nb`:
+power sums, turned into mean, M2, M3, M4 by `central_moments_nb`; downside sum of squares; range; hits), for
+raw returns and, with a benchmark, active returns, plus per-segment (n, mean, M2) of the scored returns for
+walk-forward selection (`segments_nb`). Daily returns are copied out only for configs given a slot >= 0.
 
 Speed (issue 9). Between fills the holdings are constant, so a session costs one multiply-add per *held*
 asset (held columns and shares are listed after each fill) on the forward-filled closes
 `Market.last_close`, shared by every config; the moments run apart, where the compiler can use SIMD lanes.
-At a fill, the orders are sorted (a stable insertion sort, sells then buys) before they execute, so the
-branch on an order's side is predictable. `simulate_nb` is one function on purpose: numba reference-counts
-every array passed to a call it does not inline, and a call per session or per fill costs more than the work.
+A fill sizes only the columns that can trade (targeted or held; any other has d = 0 exactly); its sells and
+buys are split without a branch, each side sorted on its own and executed by a loop of its own, so no branch
+depends on an order's side (a random outcome for rebalancing trades, and a pipeline flush when mispredicted).
+`simulate_nb` is one function on purpose: numba reference-counts every array passed to a call it does not
+inline, and a call per session or per fill costs more than the work.
 """
 
 from __future__ import annotations
@@ -42,7 +46,6 @@ from numba import njit, prange
 
 from research.backtest.nb import ABS_TOL, add_nb  # ABS_TOL: is_close_nb(x, 0.0) is exactly |x| <= ABS_TOL
 
-# ---- accumulator layout (one float64 row of length N_ACC per config) -------------------------------------
 A_I = 0  # next session to simulate
 A_CASH = 1
 A_PREV = 2  # equity at the previous close
@@ -118,6 +121,40 @@ def central_moments_nb(n: float, s1: float, s2: float, s3: float, s4: float, lo:
 
 
 
+@njit(cache=True)
+def row_sum_nb(x: np.ndarray, absolute: bool) -> float:
+    """sum(x) (or sum(|x|)) exactly as numpy sums a row (`np.sum(axis=1)`, as the engine's limits do).
+
+    numpy adds a contiguous run pairwise: fewer than 8 values in order from 0.0; up to 128 values in 8
+    interleaved partial sums combined as ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)), then the tail in
+    order; longer runs split in two (at a multiple of 8 below the middle). A plain loop differs in the last
+    bit.
+    """
+    n = x.shape[0]
+    if n < 8:
+        s = 0.0
+        for j in range(n):
+            s += abs(x[j]) if absolute else x[j]
+        return s
+    if n > 128:
+        half = n // 2
+        half -= half % 8
+        return row_sum_nb(x[:half], absolute) + row_sum_nb(x[half:], absolute)
+    r = np.empty(8)
+    for j in range(8):
+        r[j] = abs(x[j]) if absolute else x[j]
+    i = 8
+    while i < n - n % 8:
+        for j in range(8):
+            r[j] += abs(x[i + j]) if absolute else x[i + j]
+        i += 8
+    s = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    while i < n:
+        s += abs(x[i]) if absolute else x[i]
+        i += 1
+    return s
+
+
 @njit(cache=True, error_model="numpy")
 def simulate_nb(mk: Market, weights: np.ndarray, acc: np.ndarray, seg: np.ndarray, ret_out: np.ndarray,
                 slot: int) -> None:
@@ -149,11 +186,14 @@ def simulate_nb(mk: Market, weights: np.ndarray, acc: np.ndarray, seg: np.ndarra
     # (a shift, a mask and an add per access), which the orders' loops would otherwise pay on every load
     held = np.zeros(m, dtype=np.uint64)  # columns with a position, ascending (rebuilt after each fill)
     held_n = np.zeros(m)  # and their shares
+    u_col = np.zeros(m, dtype=np.uint64)  # a fill's columns that can trade (targeted or held), ascending
+    u_part = np.zeros(m, dtype=np.int64)  # and the number of unpriced assets before each
     o_col = np.zeros(m, dtype=np.uint64)  # a fill's orders by column: column, shares, d * P, part
     o_size = np.zeros(m)
     o_key = np.zeros(m)
     o_part = np.zeros(m, dtype=np.int64)
-    seq = np.zeros(m, dtype=np.uint64)  # the orders in execution order
+    sells = np.zeros(m, dtype=np.uint64)  # a part's sells, then its buys, in execution order
+    buys = np.zeros(m, dtype=np.uint64)
     rets = np.empty(n_sessions)  # the daily returns (for the moments' second pass)
     seg[:, :] = 0.0
     n_held = 0
@@ -188,101 +228,136 @@ def simulate_nb(mk: Market, weights: np.ndarray, acc: np.ndarray, seg: np.ndarra
         turnover = 0.0
         if i == next_fill:
             # (branch-free where the outcome depends on the data: which assets trade changes every fill)
-            # 2a. targets as the engine fixes them (`engine._targets`): 0 where unpriced, then the limits
+            # 2a. targets as the engine fixes them (`engine._targets`): 0 where unpriced, then the limits; and
+            # the columns that can trade (targeted or held), each with its part: the unpriced assets before it
+            nu = 0
+            nan_before = 0
             for j in range(m):
-                target[j] = 0.0 if no_price[k, j] else weights[k, j]
+                tj = 0.0 if no_price[k, j] else weights[k, j]
+                target[j] = tj
+                u_col[nu] = j
+                u_part[nu] = nan_before
+                nu += (tj != 0.0) | (position[j] != 0.0)
+                p = fill_price[i, j]
+                nan_before += p != p
             if not np.isnan(max_gross):
-                g = 0.0
-                for j in range(m):
-                    g += abs(target[j])
+                g = row_sum_nb(target, True)
                 if g > max_gross * (1.0 + 1e-12):
                     f = max_gross / g
                     for j in range(m):
                         target[j] *= f
             if not np.isnan(max_net):
-                g = 0.0
-                for j in range(m):
-                    g += target[j]
+                g = row_sum_nb(target, False)
                 if abs(g) > max_net * (1.0 + 1e-12):
                     f = max_net / abs(g)
                     for j in range(m):
                         target[j] *= f
-            # 2b. equity at the fill: held shares at the fill price, else the previous close
-            value = cash
-            for t in range(n_held):
-                col = held[t]
-                p = fill_price[i, col]
-                value += held_n[t] * (p if not np.isnan(p) else last_close[i - 1, col])
-            # 2c. orders as `research.backtest.nb.order_sizes_nb` sizes them: d = w V / P - n (exactly -n when
-            # w = 0); none without a fill price (d is NaN), without anything to trade or under the band
-            count = 0
-            part = 0
-            if value > 0.0:
-                for col in range(m):
+            if nu > 0:  # else nothing is held or wanted: no order, nothing changes
+                # 2b. equity at the fill: held shares at the fill price, else the previous close
+                value = cash
+                for t in range(n_held):
+                    col = held[t]
                     p = fill_price[i, col]
-                    d = target[col] * value / p - position[col]
-                    o_col[count] = col
-                    o_size[count] = d
-                    o_key[count] = d * p
-                    o_part[count] = part
-                    count += (d == d) & (d != 0.0) & (not abs(d) * p < band * value)
-                    part += p != p
-            # 2d. the order `sell_first_order_nb` executes them in: its stable insertion sort by d * P runs over
-            # every asset, and an asset without a fill price has the key NaN that nothing moves past; so orders
-            # sort by (part between unpriced assets, d * P, column), here by a stable insertion sort of the orders
-            for u in range(count):
-                ku = o_key[u]
-                pu = o_part[u]
-                t = u
-                while t > 0:
-                    v = seq[t - 1]
-                    pv = o_part[v]
-                    if pv < pu or (pv == pu and o_key[v] <= ku):
-                        break
-                    seq[t] = v
-                    t -= 1
-                seq[t] = u
-            # 2e. execute as vectorbt's `process_order_nb` with unlimited cash: at P (1 +- s), fee f |d| P (1 +- s),
-            # positions snapped to 0 (`is_close_nb(x, 0)` is |x| <= ABS_TOL; `add_nb` is a plain sum unless
-            # the order crosses zero)
-            notional = 0.0
-            for t in range(count):
-                u = seq[t]
-                col = o_col[u]
-                d = o_size[u]
-                p = fill_price[i, col]
-                pos = position[col]
-                if abs(pos) <= ABS_TOL:
-                    pos = 0.0
-                if d > 0.0:
-                    if d <= ABS_TOL:
-                        continue
-                    adj = p * (1.0 + slippage[col])
-                    fee = d * adj * fees[col]
-                    cash -= d * adj + fee
-                    position[col] = pos + d if pos >= 0.0 else add_nb(pos, d)
-                    q = d
-                else:
-                    q = -d
-                    if q <= ABS_TOL:
-                        continue
-                    adj = p * (1.0 - slippage[col])
-                    fee = q * adj * fees[col]
-                    cash += q * adj - fee
-                    position[col] = pos - q if pos <= 0.0 else add_nb(pos, -q)
-                notional += q * p
-                cost += fee + q * abs(adj - p)
-            if notional > 0.0:
-                turnover = notional / value
-            # 2f. the held columns and shares for the sessions up to the next fill
-            n_held = 0
-            n_short = 0
-            for col in range(m):
-                x = position[col]
-                held[n_held] = col
-                held_n[n_held] = x
-                n_held += x != 0.0
-                n_short += x < 0.0
+                    value += held_n[t] * (p if not np.isnan(p) else last_close[i - 1, col])
+                # 2c. orders as `research.backtest.nb.order_sizes_nb` sizes them: d = w V / P - n (exactly -n
+                # when w = 0); none without a fill price (d is NaN), without anything to trade or under the
+                # band. The other columns have d = 0 exactly, which is no order either
+                count = 0
+                if value > 0.0:
+                    for t in range(nu):
+                        col = u_col[t]
+                        p = fill_price[i, col]
+                        d = target[col] * value / p - position[col]
+                        o_col[count] = col
+                        o_size[count] = d
+                        o_key[count] = d * p
+                        o_part[count] = u_part[t]
+                        count += (d == d) & (d != 0.0) & (not abs(d) * p < band * value)
+                # 2d. the order `sell_first_order_nb` executes them in: its stable insertion sort by d * P
+                # runs over every asset, and an asset without a fill price has the key NaN that nothing moves
+                # past, so the orders go part by part (they are listed by column, so a part is a run of them),
+                # and in a part by (d * P, column): the sells (d * P < 0) by d * P, then the buys by d * P.
+                # Each side is split off without a branch and sorted on its own (a stable insertion sort), and
+                # executed by a loop of its own, so no branch depends on an order's side
+                notional = 0.0
+                b0 = 0
+                while b0 < count:
+                    part = o_part[b0]
+                    n_sell = 0
+                    n_buy = 0
+                    b1 = b0
+                    while b1 < count and o_part[b1] == part:
+                        is_sell = o_key[b1] < 0.0
+                        sells[n_sell] = b1
+                        buys[n_buy] = b1
+                        n_sell += is_sell
+                        n_buy += not is_sell
+                        b1 += 1
+                    for u in range(1, n_sell):
+                        x = sells[u]
+                        kx = o_key[x]
+                        t = u
+                        while t > 0 and o_key[sells[t - 1]] > kx:
+                            sells[t] = sells[t - 1]
+                            t -= 1
+                        sells[t] = x
+                    for u in range(1, n_buy):
+                        x = buys[u]
+                        kx = o_key[x]
+                        t = u
+                        while t > 0 and o_key[buys[t - 1]] > kx:
+                            buys[t] = buys[t - 1]
+                            t -= 1
+                        buys[t] = x
+                    # 2e. execute as vectorbt's `process_order_nb` with unlimited cash: at P (1 +- s), fee f
+                    # |d| P (1 +- s), positions snapped to 0 (`is_close_nb(x, 0)` is |x| <= ABS_TOL; `add_nb`
+                    # is a plain sum unless the order crosses zero)
+                    for t in range(n_sell):
+                        u = sells[t]
+                        q = -o_size[u]
+                        if q <= ABS_TOL:
+                            continue
+                        col = o_col[u]
+                        p = fill_price[i, col]
+                        pos = position[col]
+                        if abs(pos) <= ABS_TOL:
+                            pos = 0.0
+                        adj = p * (1.0 - slippage[col])
+                        fee = q * adj * fees[col]
+                        cash += q * adj - fee
+                        position[col] = pos - q if pos <= 0.0 else add_nb(pos, -q)
+                        notional += q * p
+                        cost += fee + q * abs(adj - p)
+                    for t in range(n_buy):
+                        u = buys[t]
+                        d = o_size[u]
+                        if d <= ABS_TOL:
+                            continue
+                        col = o_col[u]
+                        p = fill_price[i, col]
+                        pos = position[col]
+                        if abs(pos) <= ABS_TOL:
+                            pos = 0.0
+                        adj = p * (1.0 + slippage[col])
+                        fee = d * adj * fees[col]
+                        cash -= d * adj + fee
+                        position[col] = pos + d if pos >= 0.0 else add_nb(pos, d)
+                        notional += d * p
+                        cost += fee + d * abs(adj - p)
+                    b0 = b1
+                if notional > 0.0:
+                    turnover = notional / value
+                # 2f. the held columns and shares for the sessions up to the next fill (only a column that
+                # could trade can hold shares)
+                n_held = 0
+                n_short = 0
+                for t in range(nu):
+                    col = u_col[t]
+                    x = position[col]
+                    held[n_held] = col
+                    held_n[n_held] = x
+                    n_held += x != 0.0
+                    n_short += x < 0.0
             k += 1
             next_fill = dec_rows[k] + 1 if k < n_dec else -1
         # 3. mark to the close
@@ -406,7 +481,6 @@ def simulate_rows_nb(mk: Market, wbuf: np.ndarray, rows: np.ndarray, configs: np
         simulate_nb(mk, wbuf[rows[t]], acc[c], seg[c], ret, slots[c])
 
 
-# ---- shared by the plans: row helpers, fingerprints -----------------------------------------------------------
 _FP1 = np.uint64(0x9E3779B97F4A7C15)
 _FP2 = np.uint64(0xBF58476D1CE4E5B9)
 _FP_SEED = np.uint64(0x94D049BB133111EB)
