@@ -61,5 +61,9 @@ def simulate_many_nb(mk: core.Market, weights: np.ndarray, n_configs: int, acc: 
     """The fused core (`research.sweep.nb.simulate_nb`) on given weights (C, K, m), n_configs configs."""
     seg = np.zeros((n_configs, 1, core.N_SEG))
     ret = np.zeros((0, mk.close.shape[0]))
-    for c in prange(n_configs):
-        core.simulate_nb(mk, weights[c % weights.shape[0]], acc[c], seg[c], ret, -1)
+    n_sessions, m = mk.last_close.shape
+    n_ckpt = mk.dec_rows.shape[0] // core.CK_STRIDE + 1
+    for c in prange(n_configs):  # every config from its first session (no resuming)
+        rets = np.empty(n_sessions)
+        ckpt = np.empty((n_ckpt, core.N_CK + m))
+        core.simulate_nb(mk, weights[c % weights.shape[0]], acc[c], seg[c], ret, -1, rets, ckpt, 0)

@@ -139,6 +139,7 @@ def _stages(n_configs: int, batch: int) -> dict:
     from research.backtest.benchmarks import benchmark_returns
     from research.sweep import nb as core
     from research.sweep import plans
+    from research.sweep.executors import Lanes, sweep_order
     from research.sweep.runner import make_job
 
     data, strat, params, cfg, _ = _setup(n_configs)
@@ -154,15 +155,17 @@ def _stages(n_configs: int, batch: int) -> dict:
     ret = np.zeros((0, mk.close.shape[0]))
     slots = np.full(batch, -1, dtype=np.int64)
     rows = np.arange(batch, dtype=np.int64)
+    lanes = Lanes(mk, 1)
     close, fill = np.nan_to_num(mk.last_close), np.nan_to_num(mk.fill_price)
     out = np.zeros(batch)
     times: dict[str, list[float]] = {"weights_fingerprint": [], "core": [], "minimal": []}
+    order = sweep_order(impl, plan.ints, plan.floats)  # as the fused kernel runs them
     for b0 in range(0, max(n_configs - batch, 0) + 1, batch):
-        todo = np.arange(b0, b0 + batch, dtype=np.int64) % plan.size
+        todo = order[np.arange(b0, b0 + batch) % plan.size]
         t0 = time.perf_counter()
         impl.rows_many_nb(plan.arrays, plan.ints, plan.floats, todo, wbuf, keys)
         t1 = time.perf_counter()
-        core.simulate_rows_nb(mk, wbuf, rows, rows, slots, acc, seg, ret)
+        lanes.simulate(wbuf, rows, rows, slots, acc, seg, ret)
         t2 = time.perf_counter()
         w = wbuf * ~mk.no_price[None]  # the engine's targets, as `minimal` gets them
         t3 = time.perf_counter()

@@ -18,7 +18,7 @@ from research.backtest import ExecutionConfig, backtest, benchmark_returns
 from research.errors import ConfigError
 from research.run import default_config
 from research.sweep import kernel, plans
-from research.sweep.executors import LocalExecutor
+from research.sweep.executors import Lanes, LocalExecutor
 from research.sweep.grid import expand, parse_grid, varied
 from research.sweep.runner import default_benchmark, evaluate, keep_returns, make_job
 from strategies._common import SECTOR_TICKERS
@@ -150,9 +150,56 @@ def test_core_returns_are_the_engines_bit_for_bit(market, case):
     acc = np.zeros(nb.N_ACC)
     seg = np.zeros((1, nb.N_SEG))
     ret = np.zeros((1, mk.close.shape[0]))
-    nb.simulate_nb(mk, np.ascontiguousarray(w.to_numpy()), acc, seg, ret, 0)
+    rets, ckpt = nb.lane_buffers(mk, 1)
+    nb.simulate_nb(mk, np.ascontiguousarray(w.to_numpy()), acc, seg, ret, 0, rets[0], ckpt[0], 0)
     assert np.isnan(mk.fill_price).any(axis=1).mean() > 0.3  # parts occur
     np.testing.assert_array_equal(ret[0], res.returns.to_numpy())
+
+
+@pytest.mark.parametrize("lanes", [1, 3])
+def test_resuming_where_weights_part_is_exact(market, lanes):
+    """Configs that share their first weight rows resume from the previous config's checkpoint: every number
+    (metrics, segments, daily returns) equals that of the config run alone, whatever the order and lanes."""
+    from research.sweep import nb
+
+    rng = np.random.default_rng(7)
+    tickers = list(SECTOR_TICKERS)
+    idx = market.prices.index
+    dates = idx[(idx >= "2014-06-01") & (idx <= "2019-06-30")][::5]
+    cfg = ExecutionConfig(mode="long_short", fill="open", no_trade_band=0.002, max_gross=0.9, borrow_bps=80.0)
+    n = len(idx[idx >= dates[0]])
+    mk = kernel.build_market(market.prices, dates, tickers, cfg, segments=np.arange(n) * 3 // n)
+    base = random_weights(rng, tickers, dates, short=True).to_numpy().copy()
+    cuts = [0, 1, 3, 4, 5, 17, 18, 40, 41, len(dates) - 2, len(dates) - 1, len(dates)]
+    wbuf = []
+    for cut in cuts:  # the base's rows before `cut`, then rows of its own
+        w = random_weights(rng, tickers, dates, short=True).to_numpy().copy()
+        w[:cut] = base[:cut]
+        wbuf.append(w)
+    wbuf = np.ascontiguousarray(np.stack(wbuf + wbuf[::-1]))
+    c = len(wbuf)
+    rows = np.arange(c, dtype=np.int64)
+    slots = np.arange(c, dtype=np.int64)
+    acc, seg, ret = np.zeros((c, nb.N_ACC)), np.zeros((c, 3, nb.N_SEG)), np.zeros((c, n))
+    runs = Lanes(mk, lanes)
+    half = c // 2  # two batches: the second continues the first's last run
+    runs.simulate(wbuf, rows[:half], rows[:half], slots, acc, seg, ret)
+    runs.simulate(wbuf, rows[half:], rows[half:], slots, acc, seg, ret)
+    for t in range(c):
+        a1, s1, r1 = np.zeros(nb.N_ACC), np.zeros((3, nb.N_SEG)), np.zeros((1, n))
+        own_rets, own_ckpt = nb.lane_buffers(mk, 1)
+        nb.simulate_nb(mk, wbuf[t], a1, s1, r1, 0, own_rets[0], own_ckpt[0], 0)
+        np.testing.assert_array_equal(acc[t], a1)
+        np.testing.assert_array_equal(seg[t], s1)
+        np.testing.assert_array_equal(ret[t], r1[0])
+    n_fills = nb.fills_nb(mk)
+    for a, b in ((5, 6), (4, 5), (0, 1), (len(cuts) - 1, len(cuts))):  # cuts 17 / 18, 5 / 17, 0 / 1, K / K
+        differ = np.flatnonzero((wbuf[a] != wbuf[b]).any(axis=1))
+        first = min(differ[0] if len(differ) else len(dates), n_fills - 1)
+        assert nb.resume_point_nb(wbuf[a], wbuf[b], n_fills) == first - first % nb.CK_STRIDE
+    assert nb.resume_point_nb(wbuf[5], wbuf[6], n_fills) >= 16
+    last = kernel.build_market(market.prices, dates.append(idx[-1:]), tickers, cfg)
+    assert nb.fills_nb(last) == len(dates)  # a decision on the last session does not fill
 
 
 def test_generic_fallback_equals_fused(market):

@@ -26,6 +26,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+import numba
 import numpy as np
 from tqdm.auto import tqdm
 
@@ -70,9 +71,10 @@ def fused_configs(job: Job, lo: int, hi: int, dedupe: bool = True,
                   done: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """Configs lo..hi-1 of a fused job: (acc, seg, local return slots, returns, compilations).
 
-    Configs go in batches of `WEIGHTS_BATCH`: the plan's `rows_many_nb` writes each config's target weights
-    into a shared buffer and fingerprints them (`nb.fingerprint_nb`), then `nb.simulate_rows_nb` simulates
-    the buffer's rows. With `dedupe`, a config whose fingerprint was seen before in this span (same weights,
+    Configs go in the plan's order (`sweep_order`) in batches of `WEIGHTS_BATCH`: the plan's `rows_many_nb`
+    writes each config's target weights into a shared buffer and fingerprints them (`nb.fingerprint_nb`),
+    then `nb.simulate_rows_nb` simulates the buffer's rows, a thread's run of them at a time, each config from
+    the first fill where its weights leave the previous one's. With `dedupe`, a config whose fingerprint was seen before in this span (same weights,
     same portfolio) is not simulated but copies the first such config's metrics, unless its daily returns
     are wanted. `done(k)` is called as configs complete (for progress).
     """
@@ -97,8 +99,10 @@ def fused_configs(job: Job, lo: int, hi: int, dedupe: bool = True,
     size = min(WEIGHTS_BATCH, max(count, 1))
     wbuf = np.empty((size, n_dec, m))
     keys = np.zeros((size, 2), dtype=np.uint64)
+    lanes = Lanes(mk, numba.get_num_threads())
+    order = sweep_order(mod, ints, floats)
     for b0 in range(0, count, size):
-        todo = np.arange(b0, min(b0 + size, count), dtype=np.int64)
+        todo = order[b0:b0 + size]
         mod.rows_many_nb(p.arrays, ints, floats, todo, wbuf, keys)
         rows = np.arange(len(todo), dtype=np.int64)
         if dedupe:
@@ -108,7 +112,7 @@ def fused_configs(job: Job, lo: int, hi: int, dedupe: bool = True,
                 if seen != c and not want[c]:
                     rep[c] = seen
             rows = rows[rep[todo] == todo]
-        nb.simulate_rows_nb(mk, wbuf, rows, todo[rows], local, acc, seg, ret)
+        lanes.simulate(wbuf, rows, todo[rows], local, acc, seg, ret)
         if done is not None:
             done(len(todo))
     copies = np.flatnonzero(rep != np.arange(count))
@@ -116,6 +120,53 @@ def fused_configs(job: Job, lo: int, hi: int, dedupe: bool = True,
     seg[copies] = seg[rep[copies]]
     compiled = sum(_compiled(d) for d in drivers) - before
     return acc, seg, local, ret, compiled
+
+
+class Lanes:
+    """Runs of configs, one per thread, each resuming where the previous config of its run stops sharing its
+    weights (`nb.plan_runs_nb`, `nb.simulate_rows_nb`); the first run of a batch continues the last of the
+    previous batch (its weights are kept here)."""
+
+    def __init__(self, mk: nb.Market, threads: int) -> None:
+        self.mk = mk
+        self.n = max(int(threads), 1)
+        self.rets, self.ckpt = nb.lane_buffers(mk, self.n)
+        self.w_last = np.zeros(mk.no_price.shape)
+        self.has_last = False
+        self.last_set = 0
+        self.bounds = np.zeros(self.n + 1, dtype=np.int64)
+
+    def simulate(self, wbuf: np.ndarray, rows: np.ndarray, configs: np.ndarray, slots: np.ndarray,
+                 acc: np.ndarray, seg: np.ndarray, ret: np.ndarray) -> None:
+        """`nb.simulate_rows_nb` on wbuf[rows] for `configs` (acc, seg and slots indexed by config)."""
+        if len(rows) == 0:
+            return
+        k0s = np.zeros(len(rows), dtype=np.int64)
+        nb.plan_runs_nb(self.mk, wbuf, rows, self.w_last, self.has_last, k0s, self.bounds)
+        sets = (np.arange(self.n, dtype=np.int64) + self.last_set) % self.n
+        nb.simulate_rows_nb(self.mk, wbuf, rows, configs, slots, acc, seg, ret, self.rets, self.ckpt, k0s,
+                            self.bounds, sets)
+        last_run = int(np.flatnonzero(np.diff(self.bounds) > 0)[-1])
+        self.last_set = int(sets[last_run])
+        self.w_last[...] = wbuf[rows[-1]]
+        self.has_last = True
+
+
+def sweep_order(mod: Any, ints: np.ndarray, floats: np.ndarray) -> np.ndarray:
+    """The order a fused sweep runs its configs in: the plan's `sweep_order(ints, floats)` if it has one.
+
+    Results do not depend on it (each config's numbers are its own); speed does. A config resumes where the
+    previous one of its thread stops sharing its weights (`nb.simulate_rows_nb`), so an order that puts
+    configs with the same first rows together (same signal window, same idle rule) skips those fills. Without a
+    plan's order, the given one (a grid's product order already varies its last parameter fastest).
+    """
+    fn = getattr(mod, "sweep_order", None)
+    if fn is None:
+        return np.arange(len(ints), dtype=np.int64)
+    order = np.asarray(fn(ints, floats), dtype=np.int64)
+    if order.shape != (len(ints),) or not np.array_equal(np.sort(order), np.arange(len(ints))):
+        raise RuntimeError(f"{mod.__name__}.sweep_order must return a permutation of the {len(ints)} configs.")
+    return order
 
 
 def run_chunk(job: Job, lo: int, hi: int) -> ChunkResult:

@@ -74,6 +74,19 @@ X_M4 = 24
 X_MIN = 25
 X_MAX = 26
 N_ACC = 27
+# ---- checkpoint layout: the state before a fill (one float64 row of length N_CK + m per CK_STRIDE fills) ----
+C_CASH = 0
+C_PREV = 1
+C_WEALTH = 2
+C_PEAK = 3
+C_MDD = 4
+C_TURN = 5
+C_GROSS = 6
+C_NET = 7
+C_COST = 8
+N_CK = 9  # then the shares of each asset
+#: Every CK_STRIDE-th fill is checkpointed: a config resumes at most CK_STRIDE - 1 fills before it must.
+CK_STRIDE = 4
 #: Per-segment accumulators (n, mean, M2) of the scored returns (active with a benchmark, else raw).
 N_SEG = 3
 
@@ -157,12 +170,16 @@ def row_sum_nb(x: np.ndarray, absolute: bool) -> float:
 
 @njit(cache=True, error_model="numpy")
 def simulate_nb(mk: Market, weights: np.ndarray, acc: np.ndarray, seg: np.ndarray, ret_out: np.ndarray,
-                slot: int) -> None:
+                slot: int, rets: np.ndarray, ckpt: np.ndarray, k0: int) -> None:
     """Run one config through every session of the market; fold its returns into `acc` (N_ACC,) and `seg`.
 
     `weights` (K, m) holds the config's target row of every decision (as the strategy's weights() frame).
-    Daily returns go to ret_out[slot] when slot >= 0. The state is a few arrays of m values; accumulators
-    live in local scalars. One function on purpose: see the module docstring.
+    Daily returns are written to `rets` (n_sessions,) and copied to ret_out[slot] when slot >= 0; the state
+    before every CK_STRIDE-th fill goes to `ckpt` (`checkpoints`). With k0 > 0 (a multiple of CK_STRIDE) the
+    run resumes at fill k0 from ckpt and rets as the previous config left them: valid when that config's
+    weights rows before k0 are this one's (`resume_point_nb`), since the state before fill k0 depends on
+    nothing else. The state is a few arrays of m values; accumulators live in local scalars. One function on
+    purpose: see the module docstring.
     """
     last_close = mk.last_close
     fill_price = mk.fill_price
@@ -194,7 +211,6 @@ def simulate_nb(mk: Market, weights: np.ndarray, acc: np.ndarray, seg: np.ndarra
     o_part = np.zeros(m, dtype=np.int64)
     sells = np.zeros(m, dtype=np.uint64)  # a part's sells, then its buys, in execution order
     buys = np.zeros(m, dtype=np.uint64)
-    rets = np.empty(n_sessions)  # the daily returns (for the moments' second pass)
     seg[:, :] = 0.0
     n_held = 0
     n_short = 0
@@ -210,9 +226,29 @@ def simulate_nb(mk: Market, weights: np.ndarray, acc: np.ndarray, seg: np.ndarra
     cost_sum = 0.0
 
     k = 0  # next decision row
-    next_fill = dec_rows[0] + 1 if n_dec > 0 else -1
-    for i in range(n_sessions):
+    start = 0
+    if k0 > 0:  # resume before fill k0 (the sessions before it are the previous config's)
+        row = ckpt[k0 // CK_STRIDE]
+        cash, prev, wealth, peak, mdd = row[C_CASH], row[C_PREV], row[C_WEALTH], row[C_PEAK], row[C_MDD]
+        turn, gross_sum, net_sum, cost_sum = row[C_TURN], row[C_GROSS], row[C_NET], row[C_COST]
+        for col in range(m):
+            x = row[N_CK + col]
+            position[col] = x
+            held[n_held] = col
+            held_n[n_held] = x
+            n_held += x != 0.0
+            n_short += x < 0.0
+        k = k0
+        start = dec_rows[k0] + 1
+    next_fill = dec_rows[k] + 1 if k < n_dec else -1
+    for i in range(start, n_sessions):
         cost = 0.0
+        if i == next_fill and k % CK_STRIDE == 0:  # the state before this fill, for configs that share it
+            row = ckpt[k // CK_STRIDE]
+            row[C_CASH], row[C_PREV], row[C_WEALTH], row[C_PEAK], row[C_MDD] = cash, prev, wealth, peak, mdd
+            row[C_TURN], row[C_GROSS], row[C_NET], row[C_COST] = turn, gross_sum, net_sum, cost_sum
+            for col in range(m):
+                row[N_CK + col] = position[col]
         # 1. carry on the previous close's state
         if i > 0:
             interest = cash * cash_rate[i]
@@ -472,15 +508,103 @@ def segments_nb(r: np.ndarray, bench: np.ndarray, has_bench: bool, seg_of: np.nd
             seg[s, 0] = sn
 
 
+def lane_buffers(mk: Market, lanes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per lane (the buffers of a thread's run of configs): the daily returns and checkpoints of its last one."""
+    n_sessions, m = mk.last_close.shape
+    n_ckpt = mk.dec_rows.shape[0] // CK_STRIDE + 1
+    return np.zeros((lanes, n_sessions)), np.zeros((lanes, n_ckpt, N_CK + m))
+
+
+@njit(cache=True)
+def fills_nb(mk: Market) -> int:
+    """How many decisions fill (their next session is in the run): all but a decision on the last session."""
+    n = 0
+    while n < mk.dec_rows.shape[0] and mk.dec_rows[n] + 1 < mk.last_close.shape[0]:
+        n += 1
+    return n
+
+
+@njit(cache=True)
+def resume_point_nb(w: np.ndarray, w_prev: np.ndarray, n_fills: int) -> int:
+    """The fill a config with weights `w` can resume at after one with `w_prev`: the last checkpointed fill
+    (a multiple of CK_STRIDE, and one of the n_fills that happen) not after their first differing row. Rows
+    compare by their bits, as the fingerprint does."""
+    if n_fills == 0:
+        return 0
+    a = w.reshape(w.size).view(np.uint64)
+    b = w_prev.reshape(w_prev.size).view(np.uint64)
+    m = w.shape[1]
+    k = 0
+    while k < n_fills - 1:
+        same = True
+        for j in range(k * m, (k + 1) * m):
+            same &= a[j] == b[j]
+        if not same:
+            break
+        k += 1
+    return k - k % CK_STRIDE
+
+
+@njit(cache=True)
+def plan_runs_nb(mk: Market, wbuf: np.ndarray, rows: np.ndarray, w_last: np.ndarray, has_last: bool,
+                 k0s: np.ndarray, bounds: np.ndarray) -> None:
+    """Where each row resumes (k0s) and the rows cut into len(bounds) - 1 contiguous runs of about equal work.
+
+    Row t resumes after row t - 1 (`resume_point_nb`), row 0 after `w_last` (the last config of the previous
+    batch, when has_last) in the run that continues its buffers; every other run starts from the first
+    session. A row's work is taken as its sessions from its resume point, plus a tenth of the run for the
+    moments and the set-up; the cuts fall where the running work passes each equal share.
+    """
+    n = rows.shape[0]
+    lanes = bounds.shape[0] - 1
+    n_sessions = mk.last_close.shape[0]
+    n_fills = fills_nb(mk)
+    work = np.empty(n)
+    total = 0.0
+    for t in range(n):
+        if t == 0:
+            k0s[t] = resume_point_nb(wbuf[rows[0]], w_last, n_fills) if has_last else 0
+        else:
+            k0s[t] = resume_point_nb(wbuf[rows[t]], wbuf[rows[t - 1]], n_fills)
+        start = mk.dec_rows[k0s[t]] + 1 if k0s[t] > 0 else 0
+        work[t] = n_sessions - start + 0.1 * n_sessions
+        total += work[t]
+    bounds[0] = 0
+    r = 1
+    done = 0.0
+    for t in range(n):
+        if r < lanes and t > bounds[r - 1] and done >= total * r / lanes:
+            bounds[r] = t
+            k0s[t] = 0  # a new run: its buffers hold another config's state
+            r += 1
+            done += 1.1 * n_sessions
+        else:
+            done += work[t]
+    while r <= lanes:
+        bounds[r] = n
+        r += 1
+
+
 @njit(cache=True, parallel=True)
 def simulate_rows_nb(mk: Market, wbuf: np.ndarray, rows: np.ndarray, configs: np.ndarray, slots: np.ndarray,
-                     acc: np.ndarray, seg: np.ndarray, ret: np.ndarray) -> None:
-    """`simulate_nb` on weights wbuf[rows[t]] for config configs[t] (acc, seg and slots indexed by config)."""
-    for t in prange(rows.shape[0]):
-        c = configs[t]
-        simulate_nb(mk, wbuf[rows[t]], acc[c], seg[c], ret, slots[c])
+                     acc: np.ndarray, seg: np.ndarray, ret: np.ndarray, lane_rets: np.ndarray,
+                     lane_ckpt: np.ndarray, k0s: np.ndarray, bounds: np.ndarray, sets: np.ndarray) -> None:
+    """`simulate_nb` on weights wbuf[rows[t]] for config configs[t] (acc, seg and slots indexed by config).
+
+    Run r (rows bounds[r]..bounds[r+1]-1, one run per thread) uses the lane buffers sets[r]
+    (`lane_buffers`), and row t resumes at fill k0s[t] (`plan_runs_nb`): configs in a sweep's order share
+    their first rows often (the warm-up of a signal window, the same signal with another holding rule), and
+    those fills are not run again. Exact: the state before a fill depends on the rows before it only.
+    """
+    for r in prange(bounds.shape[0] - 1):
+        lane = sets[r]
+        for t in range(bounds[r], bounds[r + 1]):
+            c = configs[t]
+            simulate_nb(mk, wbuf[rows[t]], acc[c], seg[c], ret, slots[c], lane_rets[lane], lane_ckpt[lane],
+                        k0s[t])
 
 
+# ---- shared by the plans: row helpers, fingerprints -----------------------------------------------------------
 _FP1 = np.uint64(0x9E3779B97F4A7C15)
 _FP2 = np.uint64(0xBF58476D1CE4E5B9)
 _FP_SEED = np.uint64(0x94D049BB133111EB)

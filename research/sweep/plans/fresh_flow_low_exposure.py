@@ -67,6 +67,16 @@ def prepare(data: MarketData, params: list[dict[str, Any]]) -> Plan:
                 np.ascontiguousarray(ints), np.ascontiguousarray(floats), module=__name__)
 
 
+def sweep_order(ints: np.ndarray, floats: np.ndarray) -> np.ndarray:
+    """Configs by idle rule, window, (buy, sell) weeks, pct_below, then hold, top_n, weighting.
+
+    Configs with the same idle rule and window hold the same weights until the window's first percentile,
+    and with the same signal too until a holding rule tells them apart: run next to each other, a config
+    resumes where the previous one stops sharing its weights (`research.sweep.executors.sweep_order`).
+    """
+    return np.lexsort((ints[:, 4], ints[:, 3], ints[:, 2], floats[:, 0], ints[:, 0], ints[:, 1], ints[:, 5]))
+
+
 @njit(cache=True)
 def idle_rows_nb(live_dec):
     """`equal_when_idle`'s rows: the equal weight of the sectors priced at each decision (0 where none is)."""
