@@ -78,7 +78,7 @@ def _fused_once(data: Any, strat: Any, params: list[dict], cfg: Any, dedupe: boo
     from research.sweep.runner import make_job
 
     plan = plans.prepare(strat, data, params)
-    bench = benchmark_returns(data.prices, plan.dates, cfg)["EW_SECTORS"]
+    bench = benchmark_returns(data.prices, plan.dates, cfg, ("EW_SECTORS",))["EW_SECTORS"]
     job = make_job(plan, data, cfg, bench)
     acc, *_ = fused_configs(job, 0, plan.size, dedupe=dedupe)
     return kernel.finalise(acc), (job.market.close.shape[0], len(plan.dates))
@@ -144,7 +144,7 @@ def _stages(n_configs: int, batch: int) -> dict:
 
     data, strat, params, cfg, _ = _setup(n_configs)
     plan = plans.prepare(strat, data, params)
-    bench = benchmark_returns(data.prices, plan.dates, cfg)["EW_SECTORS"]
+    bench = benchmark_returns(data.prices, plan.dates, cfg, ("EW_SECTORS",))["EW_SECTORS"]
     mk = make_job(plan, data, cfg, bench).market
     impl = plan.impl()
     n_dec, m = mk.no_price.shape
@@ -301,7 +301,7 @@ def fused_assets(n_assets: int = 11, n_configs: int = 2_000, n_weights: int = 32
 
     data, strat, params, cfg, _ = _setup(n_weights)
     plan = plans.prepare(strat, data, params)
-    bench = benchmark_returns(data.prices, plan.dates, cfg)["EW_SECTORS"]
+    bench = benchmark_returns(data.prices, plan.dates, cfg, ("EW_SECTORS",))["EW_SECTORS"]
     mk = build_market(data.prices, plan.dates, plan.tickers, cfg, bench)
     w = _weights(plan, n_weights)
     reps = -(-n_assets // 11)

@@ -497,6 +497,12 @@ def test_benchmarks_spy_buy_and_hold_and_equal_weight(syn):
     ref = run_reference(syn, w, dataclasses.replace(ExecutionConfig(), borrow_bps=0.0))
     np.testing.assert_allclose(res["EW_SECTORS"].returns, ref, atol=TOL)
     assert any("EW_SECTORS: 1/4" in line and "1/5 from" in line for line in res["EW_SECTORS"].log)
+    # a sweep asks for the one it scores against: the same numbers, the other not run
+    only = benchmark_returns(syn, sched, cfg, ("EW_SECTORS",))
+    assert list(only.columns) == ["EW_SECTORS"]
+    pd.testing.assert_series_equal(only["EW_SECTORS"], bench["EW_SECTORS"])
+    with pytest.raises(DataError, match="unknown benchmark"):
+        benchmark_returns(syn, sched, cfg, ("QQQ",))
 
 
 # ----------------------------------------------------------------------------------------- bad input

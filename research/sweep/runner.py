@@ -210,7 +210,7 @@ def run_sweep(
     plan = plans.prepare(strat, data, params, fused=fused)
     cfg = config or default_config(strat)
     bench_name = resolve_benchmark(benchmark, strat, plan.tickers)
-    bench = benchmark_returns(data.prices, plan.dates, cfg)[bench_name] if bench_name else None
+    bench = benchmark_returns(data.prices, plan.dates, cfg, (bench_name,))[bench_name] if bench_name else None
     job = make_job(plan, data, cfg, bench)
     own = ex is None
     ex = ex or executor(executor_name, scheduler)

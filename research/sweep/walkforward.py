@@ -133,7 +133,7 @@ def walk_forward(
     plan = plans.prepare(strat, data, params, fused=fused)
     cfg = config or default_config(strat)
     bench_name = resolve_benchmark(benchmark, strat, plan.tickers)
-    bench = benchmark_returns(data.prices, plan.dates, cfg)[bench_name] if bench_name else None
+    bench = benchmark_returns(data.prices, plan.dates, cfg, (bench_name,))[bench_name] if bench_name else None
     index = kernel.run_index(data.prices, plan.dates)
     years = sorted(set(index.year))
     seg_of = (index.year - years[0]).to_numpy().astype(np.int64)
