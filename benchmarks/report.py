@@ -69,8 +69,10 @@ def stages_table(st: dict | None) -> list[str]:
     total = us["weights_fingerprint"]["median"] + us["core"]["median"]
     mini = us["minimal"]["median"]
     return [
-        f"Where a config's time goes, on one thread ({st['configs']:,} configs in batches of {st['batch']}, as "
-        "the fused kernel runs them; microseconds per config, median (min–max) over batches):",
+        f"Where a config's time goes, on one thread ({st['configs']:,} configs of the {st.get('of', 0):,} timed "
+        f"above, in batches of {st['batch']} spread over the plan's order, as the fused kernel runs them: each "
+        "config resuming at the fill where its weights leave the previous one's; microseconds per config, median "
+        "(min–max) over batches):",
         "",
         "| stage | µs per config | × the minimal loop |",
         "| --- | ---: | ---: |",

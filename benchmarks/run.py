@@ -20,7 +20,7 @@ from benchmarks.common import INPROCESS, ROOT, BenchError, machine, measure
 PLANS: dict[str, dict[str, Any]] = {
     "full": {
         "fused": {"n_configs": 10_000, "repeat": 3},
-        "stages": {"n_configs": 2_048},
+        "stages": {"n_configs": 2_048, "of": 10_000},
         "minimal": {"n_configs": 10_000, "n_weights": 64, "repeat": 3},
         "vectorbt": {"n_configs": 100, "repeat": 3},
         "engine": {"n_configs": 20, "repeat": 2},
@@ -36,7 +36,7 @@ PLANS: dict[str, dict[str, Any]] = {
     },
     "quick": {
         "fused": {"n_configs": 200, "repeat": 2},
-        "stages": {"n_configs": 192},
+        "stages": {"n_configs": 192, "of": 200},
         "minimal": {"n_configs": 200, "n_weights": 4, "repeat": 2},
         "vectorbt": {"n_configs": 3, "repeat": 2},
         "engine": {"n_configs": 1, "repeat": 1},

@@ -120,21 +120,23 @@ def _weights(plan: Any, n: int) -> np.ndarray:
     return np.stack([plan.weights(c).to_numpy() for c in range(n)])
 
 
-def stages(n_configs: int = 2_048, batch: int = 64) -> dict:
+def stages(n_configs: int = 2_048, batch: int = 64, of: int = 10_000) -> dict:
     """Where a config's time goes, on one thread: the plan's weights + fingerprint (`rows_many_nb`), the core's
     simulation with every metric (`simulate_rows_nb`), and the minimal loop on the same weights; microseconds per
-    config, spread over batches of `batch` configs as the fused kernel runs them (each batch new configs)."""
+    config, spread over batches of `batch` configs as the fused kernel runs them: n_configs of the `of` configs
+    the fused figure times, in batches spread evenly over the plan's order (`sweep_order`), each config resuming
+    where the previous one's weights part."""
     import numba
 
     threads = numba.get_num_threads()
     numba.set_num_threads(1)
     try:
-        return _stages(n_configs, batch)
+        return _stages(n_configs, batch, of)
     finally:
         numba.set_num_threads(threads)  # (in process, `--inprocess`, the next measurement gets them back)
 
 
-def _stages(n_configs: int, batch: int) -> dict:
+def _stages(n_configs: int, batch: int, of: int) -> dict:
     from benchmarks import nb as bnb
     from research.backtest.benchmarks import benchmark_returns
     from research.sweep import nb as core
@@ -142,7 +144,7 @@ def _stages(n_configs: int, batch: int) -> dict:
     from research.sweep.executors import Lanes, sweep_order
     from research.sweep.runner import make_job
 
-    data, strat, params, cfg, _ = _setup(n_configs)
+    data, strat, params, cfg, _ = _setup(max(of, n_configs))
     plan = plans.prepare(strat, data, params)
     bench = benchmark_returns(data.prices, plan.dates, cfg, ("EW_SECTORS",))["EW_SECTORS"]
     mk = make_job(plan, data, cfg, bench).market
@@ -160,7 +162,8 @@ def _stages(n_configs: int, batch: int) -> dict:
     out = np.zeros(batch)
     times: dict[str, list[float]] = {"weights_fingerprint": [], "core": [], "minimal": []}
     order = sweep_order(impl, plan.ints, plan.floats)  # as the fused kernel runs them
-    for b0 in range(0, max(n_configs - batch, 0) + 1, batch):
+    n_batches = max(n_configs // batch, 2)
+    for b, b0 in enumerate(np.linspace(0, max(plan.size - batch, 0), n_batches).astype(np.int64)):
         todo = order[np.arange(b0, b0 + batch) % plan.size]
         t0 = time.perf_counter()
         impl.rows_many_nb(plan.arrays, plan.ints, plan.floats, todo, wbuf, keys)
@@ -171,10 +174,10 @@ def _stages(n_configs: int, batch: int) -> dict:
         t3 = time.perf_counter()
         bnb.minimal_nb(close, fill, mk.dec_rows, w, batch, out)
         t4 = time.perf_counter()
-        if b0 > 0:  # the first batch compiles or loads the kernels
+        if b > 0:  # the first batch compiles or loads the kernels
             for key, dt in zip(times, (t1 - t0, t2 - t1, t4 - t3), strict=True):
                 times[key].append(dt / batch * 1e6)
-    return {"configs": n_configs, "batch": batch, "threads": 1,
+    return {"configs": n_configs, "of": max(of, n_configs), "batch": batch, "threads": 1,
             "us_per_config": {key: spread(v) for key, v in times.items()}}
 
 
