@@ -114,9 +114,10 @@ def test_row_sum_is_numpys(x):
 
 
 def random_weights(rng, tickers, dates, short: bool) -> pd.DataFrame:
-    """Sparse random weights on `dates`: some rows repeat, some are empty, shorts when `short`."""
+    """Sparse random weights on `dates`: some rows repeat, a quarter are empty (cash), shorts when `short`."""
     m = len(tickers)
     w = rng.uniform(-1.0 if short else 0.0, 1.0, (len(dates), m)) * (rng.random((len(dates), m)) < 0.45)
+    w[rng.random(len(dates)) < 0.25] = 0.0
     w = w / np.maximum(np.abs(w).sum(axis=1, keepdims=True), 1.0)
     repeat = rng.random(len(dates)) < 0.5
     for k in range(1, len(dates)):
@@ -141,7 +142,8 @@ def test_core_returns_are_the_engines_bit_for_bit(market, case):
         ExecutionConfig(mode="long_short", fill="open", slippage_bps=4.0, borrow_bps=120.0),
         ExecutionConfig(mode="long_short", no_trade_band=0.01, max_gross=0.7, max_net=0.05,
                         fees_bps={"*": 3.0, "XLK": 0.5}),
-        ExecutionConfig(fill="open", no_trade_band=0.002),
+        ExecutionConfig(fill="open", no_trade_band=0.002,
+                        cash_rate=pd.Series(0.0001 * (np.arange(len(idx)) % 7 > 2), index=idx)),
     ]
     cfg = configs[case]
     w = random_weights(rng, tickers, dates, short=cfg.mode != "long_only")

@@ -242,6 +242,11 @@ def simulate_nb(mk: Market, weights: np.ndarray, acc: np.ndarray, seg: np.ndarra
         start = dec_rows[k0] + 1
     next_fill = dec_rows[k] + 1 if k < n_dec else -1
     for i in range(start, n_sessions):
+        if n_held == 0 and i != next_fill and prev == cash and cash != 0.0 and cash_rate[i] == 0.0:
+            # idle in cash (no position, no interest, equity = the previous close's): r = cash / cash - 1 = 0
+            # exactly, and every accumulator would add an exact 0 (the drawdown is the previous session's)
+            rets[i] = 0.0
+            continue
         cost = 0.0
         if i == next_fill and k % CK_STRIDE == 0:  # the state before this fill, for configs that share it
             row = ckpt[k // CK_STRIDE]
