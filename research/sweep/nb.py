@@ -33,8 +33,12 @@ asset (held columns and shares are listed after each fill) on the forward-filled
 A fill sizes only the columns that can trade (targeted or held; any other has d = 0 exactly); its sells and
 buys are split without a branch, each side sorted on its own and executed by a loop of its own, so no branch
 depends on an order's side (a random outcome for rebalancing trades, and a pipeline flush when mispredicted).
-`simulate_nb` is one function on purpose: numba reference-counts every array passed to a call it does not
-inline, and a call per session or per fill costs more than the work.
+A session idle in cash (nothing held, no interest) only records its return, an exact 0. Configs that share
+their first weight rows share the state before the first fill where the rows part: `simulate_rows_nb` runs
+configs in the plan's order, a run per thread, each one resuming from the previous one's checkpoint at that
+fill (`plan_runs_nb`, `resume_point_nb`; checkpoints every CK_STRIDE fills), with the previous one's daily
+returns before it. `simulate_nb` is one function on purpose: numba reference-counts every array passed to a
+call it does not inline, and a call per session or per fill costs more than the work.
 """
 
 from __future__ import annotations
