@@ -62,26 +62,35 @@ def sweep_table(sw: dict) -> list[str]:
 
 
 def stages_table(st: dict | None) -> list[str]:
-    """Where a fused config's time goes (one thread), against the minimal loop on the same weights."""
+    """Where a fused config's time goes (one thread), against the minimal loop on the same weights.
+
+    The figure is the mean over batches (total time / configs: what a sweep pays; batches of heavy configs
+    weigh in), with the spread of the batches' means."""
     if not st:
         return []
     us = st["us_per_config"]
-    total = us["weights_fingerprint"]["median"] + us["core"]["median"]
-    mini = us["minimal"]["median"]
+
+    def mean(key: str) -> float:
+        return us[key].get("mean", us[key]["median"])
+
+    def cell(key: str) -> str:
+        return f"{_num(mean(key), 1)} ({_num(us[key]['min'], 1)}–{_num(us[key]['max'], 1)})"
+
+    total = mean("weights_fingerprint") + mean("core")
+    mini = mean("minimal")
     return [
         f"Where a config's time goes, on one thread ({st['configs']:,} configs of the {st.get('of', 0):,} timed "
         f"above, in batches of {st['batch']} spread over the plan's order, as the fused kernel runs them: each "
-        "config resuming at the fill where its weights leave the previous one's; microseconds per config, median "
+        "config resuming at the fill where its weights leave the previous one's; microseconds per config, mean "
         "(min–max) over batches):",
         "",
         "| stage | µs per config | × the minimal loop |",
         "| --- | ---: | ---: |",
-        f"| the plan's target weights + their fingerprint | {_spread(us['weights_fingerprint'], 1)} | "
-        f"{_num(us['weights_fingerprint']['median'] / mini, 2)} |",
+        f"| the plan's target weights + their fingerprint | {cell('weights_fingerprint')} | "
+        f"{_num(mean('weights_fingerprint') / mini, 2)} |",
         f"| the core: engine execution (costs, order sequence, vectorbt's snapping) + every metric | "
-        f"{_spread(us['core'], 1)} | {_num(us['core']['median'] / mini, 2)} |",
-        f"| minimal loop on the same weights (no costs, order sequence or metrics) | {_spread(us['minimal'], 1)} "
-        "| 1.00 |",
+        f"{cell('core')} | {_num(mean('core') / mini, 2)} |",
+        f"| minimal loop on the same weights (no costs, order sequence or metrics) | {cell('minimal')} | 1.00 |",
         f"| fused total (weights + core) | {_num(total, 1)} | {_num(total / mini, 2)} |",
         "",
     ]

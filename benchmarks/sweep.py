@@ -178,7 +178,7 @@ def _stages(n_configs: int, batch: int, of: int) -> dict:
             for key, dt in zip(times, (t1 - t0, t2 - t1, t4 - t3), strict=True):
                 times[key].append(dt / batch * 1e6)
     return {"configs": n_configs, "of": max(of, n_configs), "batch": batch, "threads": 1,
-            "us_per_config": {key: spread(v) for key, v in times.items()}}
+            "us_per_config": {key: {**spread(v), "mean": float(np.mean(v))} for key, v in times.items()}}
 
 
 def minimal(n_configs: int = 10_000, n_weights: int = 64, repeat: int = 3) -> dict:
