@@ -109,8 +109,12 @@ def test_row_sum_is_numpys(x):
     """The limits' row sums are numpy's to the bit (its pairwise summation), as the engine computes them."""
     from research.sweep.nb import row_sum_nb
 
-    assert row_sum_nb(x, False) == x.reshape(1, -1).sum(axis=1)[0]
-    assert row_sum_nb(x, True) == np.abs(x).reshape(1, -1).sum(axis=1)[0]
+    for absolute in (False, True):
+        want = (np.abs(x) if absolute else x).reshape(1, -1).sum(axis=1)[0]
+        got = row_sum_nb(x, absolute)
+        assert got == want and np.signbit(got) == np.signbit(want)  # the sign of a zero too
+    negative_zeros = np.full(9, -0.0)
+    assert not np.signbit(row_sum_nb(negative_zeros, False))  # numpy: 0.0 + (the pairwise sum)
 
 
 def random_weights(rng, tickers, dates, short: bool) -> pd.DataFrame:

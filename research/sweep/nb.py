@@ -142,11 +142,17 @@ def central_moments_nb(n: float, s1: float, s2: float, s3: float, s4: float, lo:
 def row_sum_nb(x: np.ndarray, absolute: bool) -> float:
     """sum(x) (or sum(|x|)) exactly as numpy sums a row (`np.sum(axis=1)`, as the engine's limits do).
 
-    numpy adds a contiguous run pairwise: fewer than 8 values in order from 0.0; up to 128 values in 8
-    interleaved partial sums combined as ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)), then the tail in
-    order; longer runs split in two (at a multiple of 8 below the middle). A plain loop differs in the last
-    bit.
+    numpy adds the row's pairwise sum (`pairwise_sum_nb`) to its identity 0.0 (so a row of -0.0 sums to 0.0).
+    A plain loop differs in the last bit.
     """
+    return 0.0 + pairwise_sum_nb(x, absolute)
+
+
+@njit(cache=True)
+def pairwise_sum_nb(x: np.ndarray, absolute: bool) -> float:
+    """numpy's pairwise summation of a contiguous run: fewer than 8 values in order from 0.0; up to 128
+    values in 8 interleaved partial sums combined as ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)), then
+    the tail in order; longer runs split in two (at a multiple of 8 below the middle)."""
     n = x.shape[0]
     if n < 8:
         s = 0.0
@@ -156,7 +162,7 @@ def row_sum_nb(x: np.ndarray, absolute: bool) -> float:
     if n > 128:
         half = n // 2
         half -= half % 8
-        return row_sum_nb(x[:half], absolute) + row_sum_nb(x[half:], absolute)
+        return pairwise_sum_nb(x[:half], absolute) + pairwise_sum_nb(x[half:], absolute)
     r = np.empty(8)
     for j in range(8):
         r[j] = abs(x[j]) if absolute else x[j]
@@ -246,7 +252,7 @@ def simulate_nb(mk: Market, weights: np.ndarray, acc: np.ndarray, seg: np.ndarra
         start = dec_rows[k0] + 1
     next_fill = dec_rows[k] + 1 if k < n_dec else -1
     for i in range(start, n_sessions):
-        if n_held == 0 and i != next_fill and prev == cash and cash != 0.0 and cash_rate[i] == 0.0:
+        if n_held == 0 and i != next_fill and prev == cash and 0.0 < abs(cash) < np.inf and cash_rate[i] == 0:
             # idle in cash (no position, no interest, equity = the previous close's): r = cash / cash - 1 = 0
             # exactly, and every accumulator would add an exact 0 (the drawdown is the previous session's)
             rets[i] = 0.0
@@ -518,7 +524,7 @@ def segments_nb(r: np.ndarray, bench: np.ndarray, has_bench: bool, seg_of: np.nd
 
 
 def lane_buffers(mk: Market, lanes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per lane (the buffers of a thread's run of configs): the daily returns and checkpoints of its last one."""
+    """Per lane (the buffers of a thread's run of configs): daily returns and checkpoints of its last one."""
     n_sessions, m = mk.last_close.shape
     n_ckpt = mk.dec_rows.shape[0] // CK_STRIDE + 1
     return np.zeros((lanes, n_sessions)), np.zeros((lanes, n_ckpt, N_CK + m))
