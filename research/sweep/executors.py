@@ -72,11 +72,11 @@ def fused_configs(job: Job, lo: int, hi: int, dedupe: bool = True,
     """Configs lo..hi-1 of a fused job: (acc, seg, local return slots, returns, compilations).
 
     Configs go in the plan's order (`sweep_order`) in batches of `WEIGHTS_BATCH`: the plan's `rows_many_nb`
-    writes each config's target weights into a shared buffer and fingerprints them (`nb.fingerprint_nb`),
-    then `nb.simulate_rows_nb` simulates the buffer's rows, a thread's run of them at a time, each config from
-    the first fill where its weights leave the previous one's. With `dedupe`, a config whose fingerprint was seen before in this span (same weights,
-    same portfolio) is not simulated but copies the first such config's metrics, unless its daily returns
-    are wanted. `done(k)` is called as configs complete (for progress).
+    writes each config's target weights into a shared buffer and fingerprints them (`nb.fingerprint_nb`), then
+    `nb.simulate_rows_nb` simulates the buffer's rows, a thread's run of them at a time, each config from the
+    first fill where its weights leave the previous one's. With `dedupe`, a config whose fingerprint was seen
+    before in this span (same weights, same portfolio) is not simulated but copies the first such config's
+    metrics, unless its daily returns are wanted. `done(k)` is called as configs complete (for progress).
     """
     mk = job.market
     p = job.plan

@@ -11,7 +11,10 @@ A plan module `research.sweep.plans.<strategy>` (named after the strategy) provi
     (`research.sweep.nb.fingerprint_nb`); the shared core then simulates the buffer's rows
     (`research.sweep.nb.simulate_rows_nb`), each distinct portfolio once;
   - `weights_nb(arrays, ci, cf, n_dec, m)`: njit, the full weights matrix of one config (tests compare it
-    with the strategy's own `weights()` exactly).
+    with the strategy's own `weights()` exactly);
+  - optionally `sweep_order(ints, floats)`: the order to run the configs in (a permutation), configs that
+    share their first weight rows next to each other, since each resumes where the previous one's weights
+    part (`research.sweep.executors.sweep_order`); without it, the given order.
 Numba cannot cache a kernel that takes another kernel as an argument, so each plan has its own short drivers
 calling its `rows_nb` (copy them from `fresh_flow_low_exposure`); everything else is shared. Numba's cache
 does not notice when the core changes under a plan's cached drivers; `refresh_cache` does.
