@@ -41,9 +41,11 @@ def _rate(r: dict | None) -> float | None:
 def sweep_table(sw: dict) -> list[str]:
     fused = sw.get("fused")
     base = _rate(fused)
-    rows = [("fused kernel (identical portfolios simulated once)", fused, None)]
+    rows = [("fused kernel (as a sweep runs: repeats looked for in the first 2,048 configs, lanes after if few)",
+             fused, None)]
     if fused and "every_config_simulated" in fused:
-        rows.append(("fused kernel (every config simulated)", {**fused, **fused["every_config_simulated"]}, None))
+        rows.append(("fused kernel (lanes only: every config simulated)",
+                     {**fused, **fused["every_config_simulated"]}, None))
     rows += [("minimal numba loop (yardstick: no costs, order or metrics)", sw.get("minimal"), None),
              ("vectorbt `from_orders` broadcast (grouped, cash sharing)", sw.get("vectorbt"), None),
              ("flowbt engine per config (strategy weights() + vectorbt engine)", sw.get("engine"), None),

@@ -5,8 +5,9 @@ sessions, weekly decisions, the engine's default costs (fees 2 bps, slippage 3 b
 Configs are drawn from a 100,000-point grid in a fixed shuffled order (`configs`), so any n is a
 representative mix. Each function warms up (numba compilation or cache load) before it times.
 
-- `fused`: the fused kernel as a sweep runs it (plan with batched signals, market, kernel, metrics table),
-  with identical portfolios simulated once (the default) and, for the record, every config simulated.
+- `fused`: the fused kernel as a sweep runs it (plan with batched signals, market, kernel, metrics table):
+  the default (`research.sweep.executors.fused_configs`: fingerprints on the first configs, to simulate
+  identical portfolios once, then lanes if few repeat) and, for the record, lanes only (every config simulated).
 - `minimal`: `benchmarks.nb.minimal_nb` over the same weights: the yardstick.
 - `vectorbt`: `vbt.Portfolio.from_orders` broadcast over a column per (config, asset), grouped per config
   with cash sharing, size_type='targetpercent', sells first (call_seq='auto'), on the same target weights
@@ -87,7 +88,8 @@ def _fused_once(data: Any, strat: Any, params: list[dict], cfg: Any, dedupe: boo
 def fused(n_configs: int = 10_000, repeat: int = 3, years: int = 26, dedupe_too: bool = True) -> dict:
     """Configs per second of the fused kernel (plan + market + kernel + metrics), and its peak memory."""
     data, strat, params, cfg, _ = _setup(n_configs, years)
-    _fused_once(data, strat, params[:16], cfg, True)  # compile or load the kernels
+    _fused_once(data, strat, params[:16], cfg, True)  # compile or load the kernels: batches,
+    _fused_once(data, strat, params[:16], cfg, False)  # and lanes (`fused_configs`)
     times, (table, (n_sessions, n_dec)) = timed(lambda: _fused_once(data, strat, params, cfg, True), repeat)
     out = {"configs": n_configs, "years": years, "sessions": n_sessions, "decisions": n_dec,
            "seconds": spread(times), "configs_per_s": rate(n_configs, times),

@@ -208,6 +208,35 @@ def test_resuming_where_weights_part_is_exact(market, lanes):
     assert nb.fills_nb(last) == len(dates)  # a decision on the last session does not fill
 
 
+@pytest.mark.parametrize("name", SYNTHETIC_PLANS)
+def test_lanes_equal_batches_to_the_bit(market, name, monkeypatch):
+    """Every plan's `sweep_nb` (lanes, no fingerprints) gives the batches' numbers to the bit, returns included;
+    a sweep that probes in batches and goes on in lanes too."""
+    strat = strategies.get(name)
+    params = sample_params(strat, k=70, seed=3)
+    plan = plans.prepare(strat, market, params)
+    cfg = default_config(strat)
+    assert_lanes_match_batches(plan, market, cfg, monkeypatch)
+
+
+def assert_lanes_match_batches(plan, data, cfg, monkeypatch) -> None:
+    """fused_configs in batches, in lanes, and probing in batches then switching: the same numbers to the bit."""
+    from research.sweep import executors
+
+    slots = np.full(plan.size, -1, dtype=np.int64)
+    slots[:: max(plan.size // 3, 1)] = np.arange(len(slots[:: max(plan.size // 3, 1)]))
+    job = make_job(plan, data, cfg, None, slots=slots)
+    batches = executors.fused_configs(job, 0, plan.size, dedupe=True)
+    lanes = executors.fused_configs(job, 0, plan.size, dedupe=False)
+    monkeypatch.setattr(executors, "PROBE_CONFIGS", 2)
+    monkeypatch.setattr(executors, "WEIGHTS_BATCH", 2)
+    monkeypatch.setattr(executors, "DEDUPE_MIN", 1.1)  # always switch after the probe
+    switched = executors.fused_configs(job, 0, plan.size, dedupe=True)
+    for got in (lanes, switched):
+        for a, b in zip(batches[:4], got[:4], strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
 def test_generic_fallback_equals_fused(market):
     """A strategy swept without its plan (engine per config) gives the fused kernel's numbers."""
     strat = strategies.get("fresh_flow_low_exposure")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_sweep import assert_agrees, engine_metrics, fused_run, sample_params
+from test_sweep import assert_agrees, assert_lanes_match_batches, engine_metrics, fused_run, sample_params
 
 import strategies
 from research.backtest import benchmark_returns
@@ -25,7 +25,7 @@ def test_the_real_data_plans_exist():
 
 
 @pytest.mark.parametrize("name", REAL)
-def test_real_plan_matches_strategy_and_engine(real, name):
+def test_real_plan_matches_strategy_and_engine(real, name, monkeypatch):
     strat = strategies.get(name)
     params = sample_params(strat, k=3)
     if name == "cot_sector_positioning":  # a tilt whose row sums are not exact: pandas' summation order counts
@@ -43,6 +43,7 @@ def test_real_plan_matches_strategy_and_engine(real, name):
         assert plan.weights(c).equals(w.astype(float).rename_axis("date")), p
         res, m = engine_metrics(real, w, cfg, bench)
         assert_agrees(met.iloc[c], rets[c], res, m)
+    assert_lanes_match_batches(plan, real, cfg, monkeypatch)
 
 
 def test_configs_with_different_starts_are_refused(real):

@@ -91,6 +91,9 @@ C_COST = 8
 N_CK = 9  # then the shares of each asset
 #: Every CK_STRIDE-th fill is checkpointed: a config resumes at most CK_STRIDE - 1 fills before it must.
 CK_STRIDE = 4
+#: Configs a lane runs in a row in a plan's `sweep_nb` (each resuming after the previous); lanes take
+#: every n-th chunk, so their work evens out.
+CHUNK = 32
 #: Per-segment accumulators (n, mean, M2) of the scored returns (active with a benchmark, else raw).
 N_SEG = 3
 

@@ -12,6 +12,8 @@ A plan module `research.sweep.plans.<strategy>` (named after the strategy) provi
     (`research.sweep.nb.simulate_rows_nb`), each distinct portfolio once;
   - `weights_nb(arrays, ci, cf, n_dec, m)`: njit, the full weights matrix of one config (tests compare it
     with the strategy's own `weights()` exactly);
+  - `sweep_nb(arrays, ints, floats, order, market, acc, seg, ret, slots, lane_rets, lane_ckpt, lane_w)`:
+    njit(parallel) driver, configs without a batch buffer (`research.sweep.executors.fused_configs`);
   - optionally `sweep_order(ints, floats)`: the order to run the configs in (a permutation), configs that
     share their first weight rows next to each other, since each resumes where the previous one's weights
     part (`research.sweep.executors.sweep_order`); without it, the given order.
@@ -106,7 +108,7 @@ def prepare(strategy: Strategy, data: MarketData, params: list[dict[str, Any]], 
 #: Kernels compiled into every plan's drivers (numba caches a driver with them inlined, but watches only the
 #: file that defines the driver).
 CORE_SOURCES = ("research/sweep/nb.py", "research/signals/nb.py")
-_DRIVERS = ("rows_many_nb", "rows_nb", "weights_nb")
+_DRIVERS = ("rows_many_nb", "sweep_nb", "rows_nb", "weights_nb")
 _refreshed: set[str] = set()
 
 

@@ -6,10 +6,10 @@ from typing import Any
 
 from research.data.market import MarketData
 from research.sweep.plans import Plan
-from research.sweep.plans._zbook import prepare_zbook, rows_many_nb, rows_nb, weights_nb
+from research.sweep.plans._zbook import prepare_zbook, rows_many_nb, rows_nb, sweep_nb, weights_nb
 from strategies._common import observed, sector_obs
 
-__all__ = ["prepare", "rows_many_nb", "rows_nb", "weights_nb"]
+__all__ = ["prepare", "rows_many_nb", "rows_nb", "sweep_nb", "weights_nb"]
 
 
 def prepare(data: MarketData, params: list[dict[str, Any]]) -> Plan:

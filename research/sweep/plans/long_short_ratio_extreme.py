@@ -88,3 +88,20 @@ def rows_many_nb(a, ints, floats, todo, wbuf, keys):
         c = todo[t]
         rows_nb(a, ints[c], floats[c], wbuf[t])
         core.fingerprint_nb(wbuf[t], keys[t])
+
+
+@njit(cache=True, parallel=True)
+def sweep_nb(a, ints, floats, order, mk, acc, seg, ret, slots, lane_rets, lane_ckpt, lane_w):
+    """Configs `order` without a batch buffer (`research.sweep.executors.fused_configs`): a lane per thread takes
+    every n-th chunk of `core.CHUNK` configs and simulates each config as soon as its weights are written."""
+    lanes = lane_rets.shape[0]
+    n = order.shape[0]
+    n_fills = core.fills_nb(mk)
+    for lane in prange(lanes):
+        for lo in range(lane * core.CHUNK, n, lanes * core.CHUNK):
+            for t in range(lo, min(lo + core.CHUNK, n)):
+                c = order[t]
+                w = lane_w[lane, t % 2]
+                rows_nb(a, ints[c], floats[c], w)
+                k0 = core.resume_point_nb(w, lane_w[lane, (t - 1) % 2], n_fills) if t > lo else 0
+                core.simulate_nb(mk, w, acc[c], seg[c], ret, slots[c], lane_rets[lane], lane_ckpt[lane], k0)
