@@ -122,6 +122,7 @@ def fused_configs(job: Job, lo: int, hi: int, dedupe: bool = True,
     threads = numba.get_num_threads()
     b0 = 0
     batched = dedupe or not has_lanes
+    probing = dedupe and has_lanes
     if batched:
         wbuf = np.empty((size, n_dec, m))
         keys = np.zeros((size, 2), dtype=np.uint64)
@@ -141,7 +142,8 @@ def fused_configs(job: Job, lo: int, hi: int, dedupe: bool = True,
         b0 += len(todo)
         if done is not None:
             done(len(todo))
-        if has_lanes and b0 >= PROBE_CONFIGS and b0 < count:
+        if probing and b0 >= PROBE_CONFIGS:  # decided once: batches on, or lanes for the rest
+            probing = False
             batched = float(np.mean(rep[order[:b0]] != order[:b0])) >= DEDUPE_MIN
     if b0 < count:
         lane_rets, lane_ckpt = nb.lane_buffers(mk, threads)
