@@ -188,7 +188,7 @@ def simulate_nb(mk: Market, weights: np.ndarray, acc: np.ndarray, seg: np.ndarra
 
     `weights` (K, m) holds the config's target row of every decision (as the strategy's weights() frame).
     Daily returns are written to `rets` (n_sessions,) and copied to ret_out[slot] when slot >= 0; the state
-    before every CK_STRIDE-th fill goes to `ckpt` (`checkpoints`). With k0 > 0 (a multiple of CK_STRIDE) the
+    before every CK_STRIDE-th fill goes to `ckpt` (`lane_buffers`). With k0 > 0 (a multiple of CK_STRIDE) the
     run resumes at fill k0 from ckpt and rets as the previous config left them: valid when that config's
     weights rows before k0 are this one's (`resume_point_nb`), since the state before fill k0 depends on
     nothing else. The state is a few arrays of m values; accumulators live in local scalars. One function on
@@ -570,8 +570,8 @@ def plan_runs_nb(mk: Market, wbuf: np.ndarray, rows: np.ndarray, w_last: np.ndar
 
     Row t resumes after row t - 1 (`resume_point_nb`), row 0 after `w_last` (the last config of the previous
     batch, when has_last) in the run that continues its buffers; every other run starts from the first
-    session. A row's work is taken as its sessions from its resume point, plus a tenth of the run for the
-    moments and the set-up; the cuts fall where the running work passes each equal share.
+    session. A row's work is taken as its sessions from its resume point, plus a tenth of the run's sessions
+    for the moments and the set-up; the cuts fall where the running work passes each equal share.
     """
     n = rows.shape[0]
     lanes = bounds.shape[0] - 1
