@@ -78,15 +78,19 @@ def rows_many_nb(a, ints, floats, todo, wbuf, keys):
 @njit(cache=True, parallel=True)
 def sweep_nb(a, ints, floats, order, mk, acc, seg, ret, slots, lane_rets, lane_ckpt, lane_w):
     """Configs `order` without a batch buffer (`research.sweep.executors.fused_configs`): a lane per thread takes
-    every n-th chunk of `core.CHUNK` configs and simulates each config as soon as its weights are written."""
+    every n-th chunk of `core.CHUNK` configs and simulates each config as soon as its weights are written,
+    resuming after the lane's previous config (also from one of its chunks to the next: a chunk apart in the
+    plan's order, configs still share their first rows often)."""
     lanes = lane_rets.shape[0]
     n = order.shape[0]
     n_fills = core.fills_nb(mk)
     for lane in prange(lanes):
+        cur = 0  # lane_w[lane, cur]: this config's weights; lane_w[lane, 1 - cur]: the lane's previous config's
         for lo in range(lane * core.CHUNK, n, lanes * core.CHUNK):
             for t in range(lo, min(lo + core.CHUNK, n)):
                 c = order[t]
-                w = lane_w[lane, t % 2]
+                w = lane_w[lane, cur]
                 rows_nb(a, ints[c], floats[c], w)
-                k0 = core.resume_point_nb(w, lane_w[lane, (t - 1) % 2], n_fills) if t > lo else 0
+                k0 = core.resume_point_nb(w, lane_w[lane, 1 - cur], n_fills) if t > lane * core.CHUNK else 0
                 core.simulate_nb(mk, w, acc[c], seg[c], ret, slots[c], lane_rets[lane], lane_ckpt[lane], k0)
+                cur = 1 - cur
