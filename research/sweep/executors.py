@@ -90,7 +90,7 @@ def fused_configs(job: Job, lo: int, hi: int, dedupe: bool = True,
         is not simulated but copies the first such config's metrics, unless its daily returns are wanted.
       - lanes (the plan's `sweep_nb`): a lane per thread takes every n-th chunk of `nb.CHUNK` configs and
         simulates each config as soon as it has written its weights, in a buffer of its own that stays in the
-        core's cache, resuming after the previous config of the chunk; no fingerprint, no buffer shared
+        core's cache, resuming after the lane's previous config; no fingerprint, no buffer shared
         between threads, no Python between configs (~25% faster per config on this 2-core machine, where
         writing every config's weights to a shared buffer is bound by memory bandwidth).
     With `dedupe` the first `PROBE_CONFIGS` configs go in batches; the rest too if at least `DEDUPE_MIN` of
