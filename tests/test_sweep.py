@@ -211,7 +211,7 @@ def test_resuming_where_weights_part_is_exact(market, lanes):
 @pytest.mark.parametrize("name", SYNTHETIC_PLANS)
 def test_lanes_equal_batches_to_the_bit(market, name, monkeypatch):
     """Every plan's `sweep_nb` (lanes, no fingerprints) gives the batches' numbers to the bit, returns included;
-    a sweep that probes in batches and goes on in lanes too."""
+    a sweep that probes fingerprints first and goes on in lanes too."""
     strat = strategies.get(name)
     params = sample_params(strat, k=70, seed=3)
     plan = plans.prepare(strat, market, params)
@@ -220,21 +220,41 @@ def test_lanes_equal_batches_to_the_bit(market, name, monkeypatch):
 
 
 def assert_lanes_match_batches(plan, data, cfg, monkeypatch) -> None:
-    """fused_configs in batches, in lanes, and probing in batches then switching: the same numbers to the bit."""
+    """fused_configs in batches (of 64 and of 2 configs), in lanes, and probing fingerprints before going on in
+    lanes: the same numbers to the bit."""
     from research.sweep import executors
 
     slots = np.full(plan.size, -1, dtype=np.int64)
     slots[:: max(plan.size // 3, 1)] = np.arange(len(slots[:: max(plan.size // 3, 1)]))
     job = make_job(plan, data, cfg, None, slots=slots)
+    monkeypatch.setattr(executors, "DEDUPE_MIN", 0.0)  # the probe always chooses batches
     batches = executors.fused_configs(job, 0, plan.size, dedupe=True)
+    monkeypatch.setattr(executors, "WEIGHTS_BATCH", 2)
+    small = executors.fused_configs(job, 0, plan.size, dedupe=True)
     lanes = executors.fused_configs(job, 0, plan.size, dedupe=False)
     monkeypatch.setattr(executors, "PROBE_CONFIGS", 2)
-    monkeypatch.setattr(executors, "WEIGHTS_BATCH", 2)
-    monkeypatch.setattr(executors, "DEDUPE_MIN", 1.1)  # always switch after the probe
-    switched = executors.fused_configs(job, 0, plan.size, dedupe=True)
-    for got in (lanes, switched):
+    monkeypatch.setattr(executors, "DEDUPE_MIN", 1.1)  # the probe always chooses lanes
+    probed = executors.fused_configs(job, 0, plan.size, dedupe=True)
+    for got in (small, lanes, probed):
         for a, b in zip(batches[:4], got[:4], strict=True):
             np.testing.assert_array_equal(a, b)
+
+
+def test_probe_counts_repeated_weights(market):
+    """The probe that picks batches or lanes counts the configs whose weights repeat an earlier one's exactly."""
+    from research.sweep import executors
+
+    strat = strategies.get("fresh_flow_low_exposure")
+    params = sample_params(strat, k=12, seed=5)
+    for probe_params, batch in ((params, 4), (params + params, 5), (params + params + params, 64)):
+        plan = plans.prepare(strat, market, probe_params)
+        weights = {plan.weights(c).to_numpy().tobytes() for c in range(plan.size)}
+        share = 1.0 - len(weights) / plan.size
+        for cut in (share - 1e-9, share + 1e-9):
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setattr(executors, "DEDUPE_MIN", cut)
+                got = executors._repeats_often(plan.impl(), plan, plan.ints, plan.floats, np.arange(plan.size), batch)
+            assert got == (share >= cut), (len(probe_params), cut)
 
 
 def test_generic_fallback_equals_fused(market):
