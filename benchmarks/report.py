@@ -41,7 +41,7 @@ def _rate(r: dict | None) -> float | None:
 def sweep_table(sw: dict) -> list[str]:
     fused = sw.get("fused")
     base = _rate(fused)
-    rows = [("fused kernel (as a sweep runs: repeats looked for in the first 512 configs, lanes after if few)",
+    rows = [("fused kernel (as a sweep runs: the first 512 configs' weights fingerprinted, then lanes if few repeat)",
              fused, None)]
     if fused and "every_config_simulated" in fused:
         rows.append(("fused kernel (lanes only: every config simulated)",

@@ -6,8 +6,9 @@ Configs are drawn from a 100,000-point grid in a fixed shuffled order (`configs`
 representative mix. Each function warms up (numba compilation or cache load) before it times.
 
 - `fused`: the fused kernel as a sweep runs it (plan with batched signals, market, kernel, metrics table):
-  the default (`research.sweep.executors.fused_configs`: fingerprints on the first configs, to simulate
-  identical portfolios once, then lanes if few repeat) and, for the record, lanes only (every config simulated).
+  the default (`research.sweep.executors.fused_configs`: the first configs' weights fingerprinted, then
+  batches that simulate identical portfolios once if many repeat, else lanes) and, for the record, lanes only
+  (every config simulated).
 - `minimal`: `benchmarks.nb.minimal_nb` over the same weights: the yardstick.
 - `vectorbt`: `vbt.Portfolio.from_orders` broadcast over a column per (config, asset), grouped per config
   with cash sharing, size_type='targetpercent', sells first (call_seq='auto'), on the same target weights
