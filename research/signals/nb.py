@@ -180,7 +180,8 @@ def pct_rank_nb(x: np.ndarray, windows: np.ndarray, min_counts: np.ndarray) -> n
     """Batched `pct_rank_1d_nb`: (T, N) and P pairs (window, min_count) -> (P, T, N).
 
     Each column is copied to a contiguous buffer once and ranked for every pair there (1.6x faster than
-    ranking the strided column of a (T, N) panel in place)."""
+    ranking the strided column of a (T, N) panel in place).
+    """
     T, N = x.shape
     out = np.empty((windows.shape[0], T, N), dtype=np.float64)
     col = np.empty(T)
