@@ -19,7 +19,7 @@ from benchmarks.common import INPROCESS, ROOT, BenchError, machine, measure
 #: What each mode measures: keyword arguments per benchmark function.
 PLANS: dict[str, dict[str, Any]] = {
     "full": {
-        "fused": {"n_configs": 10_000, "repeat": 3},
+        "fused": {"n_configs": 10_000, "repeat": 5, "yardstick": True},
         "stages": {"n_configs": 2_048, "of": 10_000},
         "minimal": {"n_configs": 10_000, "n_weights": 64, "repeat": 3},
         "vectorbt": {"n_configs": 100, "repeat": 3},
@@ -35,7 +35,7 @@ PLANS: dict[str, dict[str, Any]] = {
         "scale_repeat": 3,
     },
     "quick": {
-        "fused": {"n_configs": 200, "repeat": 2},
+        "fused": {"n_configs": 200, "repeat": 2, "yardstick": True},
         "stages": {"n_configs": 192, "of": 200},
         "minimal": {"n_configs": 200, "n_weights": 4, "repeat": 2},
         "vectorbt": {"n_configs": 3, "repeat": 2},

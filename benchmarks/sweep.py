@@ -86,24 +86,38 @@ def _fused_once(data: Any, strat: Any, params: list[dict], cfg: Any, dedupe: boo
     return kernel.finalise(acc), (job.market.close.shape[0], len(plan.dates))
 
 
-def fused(n_configs: int = 10_000, repeat: int = 3, years: int = 26, dedupe_too: bool = True) -> dict:
-    """Configs per second of the fused kernel (plan + market + kernel + metrics), and its peak memory."""
+def fused(n_configs: int = 10_000, repeat: int = 3, years: int = 26, dedupe_too: bool = True,
+          yardstick: bool = False) -> dict:
+    """Configs per second of the fused kernel (plan + market + kernel + metrics), and its peak memory.
+
+    With `yardstick`, the minimal loop (`minimal`) runs between the fused runs, repeat by repeat, and the
+    ratio of the two is taken per repeat: both see the same moment of a machine whose speed drifts."""
     data, strat, params, cfg, _ = _setup(n_configs, years)
     _fused_once(data, strat, params[:16], cfg, True)  # compile or load the kernels: batches,
     _fused_once(data, strat, params[:16], cfg, False)  # and lanes (`fused_configs`)
-    # the two ways alternate, so that both see the same moments of a machine whose speed drifts
+    mini = _minimal_run(data, strat, params[:64], cfg, n_configs) if yardstick else None
+    if mini:
+        mini()  # compile or load
+    # the ways alternate, so that each sees the same moments of a machine whose speed drifts
     times: list[float] = []
     t_all: list[float] = []
+    t_min: list[float] = []
     for _ in range(repeat):
         t, (table, (n_sessions, n_dec)) = timed(lambda: _fused_once(data, strat, params, cfg, True), 1)
         times += t
         if dedupe_too:
             t_all += timed(lambda: _fused_once(data, strat, params, cfg, False), 1)[0]
+        if mini:
+            t_min += timed(mini, 1)[0]
     out = {"configs": n_configs, "years": years, "sessions": n_sessions, "decisions": n_dec,
            "seconds": spread(times), "configs_per_s": rate(n_configs, times),
            "finite_sharpe": int(np.isfinite(table["sharpe"]).sum())}
     if dedupe_too:
         out["every_config_simulated"] = {"seconds": spread(t_all), "configs_per_s": rate(n_configs, t_all)}
+    if mini:
+        out["minimal_paired"] = {"configs": n_configs, "seconds": spread(t_min),
+                                 "configs_per_s": rate(n_configs, t_min),
+                                 "fused_over_minimal": spread([m / f for f, m in zip(times, t_min, strict=True)])}
     out["distinct_portfolios"] = distinct_portfolios(strat, data, params)
     out["peak_rss_after_mb"] = peak_rss_mb()
     return out
@@ -192,20 +206,26 @@ def _stages(n_configs: int, batch: int, of: int) -> dict:
 
 def minimal(n_configs: int = 10_000, n_weights: int = 64, repeat: int = 3) -> dict:
     """The minimal numba loop on the weights of `n_weights` configs, cycled to n_configs configs."""
+    data, strat, params, cfg, _ = _setup(n_weights)
+    run = _minimal_run(data, strat, params, cfg, n_configs)
+    run()
+    times, _ = timed(run, repeat)
+    return {"configs": n_configs, "seconds": spread(times), "configs_per_s": rate(n_configs, times)}
+
+
+def _minimal_run(data: Any, strat: Any, params: list[dict], cfg: Any, n_configs: int) -> Any:
+    """A call of `benchmarks.nb.minimal_nb` over the weights of `params`, cycled to n_configs configs."""
     from benchmarks import nb as bnb
     from research.sweep import plans
     from research.sweep.kernel import build_market
 
-    data, strat, params, cfg, _ = _setup(n_weights)
     plan = plans.prepare(strat, data, params)
     mk = build_market(data.prices, plan.dates, plan.tickers, cfg)
     close = np.nan_to_num(mk.last_close)
     fill = np.nan_to_num(mk.fill_price)
-    w = _weights(plan, n_weights) * ~mk.no_price[None]
+    w = _weights(plan, len(params)) * ~mk.no_price[None]
     out = np.zeros(n_configs)
-    bnb.minimal_nb(close, fill, mk.dec_rows, w, 2, out)
-    times, _ = timed(lambda: bnb.minimal_nb(close, fill, mk.dec_rows, w, n_configs, out), repeat)
-    return {"configs": n_configs, "seconds": spread(times), "configs_per_s": rate(n_configs, times)}
+    return lambda: bnb.minimal_nb(close, fill, mk.dec_rows, w, n_configs, out)
 
 
 def vectorbt(n_configs: int = 100, repeat: int = 3) -> dict:

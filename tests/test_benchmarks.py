@@ -19,6 +19,9 @@ def test_quick_suite_writes_json_table_and_plot(tmp_path):
         assert sweep[name]["configs_per_s"]["median"] > 0, name
     assert "skipped" in sweep["bt"] or sweep["bt"]["configs_per_s"]["median"] > 0  # bt: a bench extra
     assert sweep["fused"]["finite_sharpe"] == sweep["fused"]["configs"]
+    paired = sweep["fused"]["minimal_paired"]  # the yardstick timed between the fused runs, ratio per repeat
+    assert paired["fused_over_minimal"]["runs"] == sweep["fused"]["seconds"]["runs"]
+    assert paired["fused_over_minimal"]["median"] > 0
     stages = sweep["stages"]["us_per_config"]
     assert all(stages[k]["median"] > 0 and stages[k]["runs"] >= 1 for k in ("weights_fingerprint", "core", "minimal"))
     assert set(latest["signals"]["kernels"]) >= {"pct_rank", "zscore", "ewma", "cs_rank", "streak"}
@@ -28,4 +31,4 @@ def test_quick_suite_writes_json_table_and_plot(tmp_path):
         assert (tmp_path / f"{name}.json").exists()
     text = md.read_text()
     assert "## Sweep throughput" in text and "## Scaling" in text and plot.exists()
-    assert "Where a config's time goes" in text
+    assert "Where a config's time goes" in text and "repeat by repeat" in text
