@@ -11,6 +11,7 @@ from typing import Any
 from research.errors import ConfigError, FlowbtError
 
 SUMMARY_COLUMNS = ("cagr", "volatility", "sharpe", "max_drawdown", "turnover")
+BASELINES_DIR = Path("results/baselines")  # research.regress.BASELINES, without importing it at start-up
 
 
 def _kv(pairs: Sequence[str] | None, flag: str) -> dict[str, str]:
@@ -142,15 +143,16 @@ def cmd_regress(args: argparse.Namespace) -> int:
         datasets["real"] = lambda: load_data(real)
     else:
         print(f"note: {real} not found; regressions on real data skipped")
-    outcomes = R.regress(datasets, update=args.update, only=args.only or None,
+    outcomes = R.regress(datasets, update=args.update, only=args.only or None, baselines=Path(args.baselines),
                          progress=None if args.quiet else print)
     print(R.table(outcomes))
     for path, text in ((args.junit, R.junit), (args.markdown, R.markdown)):
         if path:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             Path(path).write_text(text(outcomes))
-    bad = sum(o.status in ("drift", "error") for o in outcomes)
-    print(f"\nregress: {len(outcomes) - bad} passed, {bad} failed")
+    bad = sum(o.status in R.FAILING for o in outcomes)
+    word = "updated" if args.update else "passed"
+    print(f"\nregress: {len(outcomes) - bad} {word}, {bad} failed (baselines in {Path(args.baselines).resolve()})")
     if R.failed(outcomes):
         print("\nregressions drifted from their baselines; if the change is intended, "
               "run `flowbt regress --update` and commit the baselines (that diff is the review).")
@@ -281,6 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--markdown", help="write a Markdown report")
     s.add_argument("--only", action="append", help="only this strategy (repeatable)")
     s.add_argument("--real-data", default="../shared/data", help="real data directory (default ../shared/data)")
+    s.add_argument("--baselines", default=str(BASELINES_DIR),
+                   help=f"baseline folder (default {BASELINES_DIR}, relative to the working directory)")
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_regress)
 

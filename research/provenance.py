@@ -7,11 +7,15 @@ import platform
 import subprocess
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from research.data.market import MarketData, SourceInfo
+
+if TYPE_CHECKING:
+    from research.strategy import Strategy
 
 _ROOT = Path(__file__).resolve().parents[1]
 _LIBS = ("flowbt", "vectorbt", "numba", "numpy", "pandas", "matplotlib")
@@ -55,6 +59,20 @@ def frame_hash(*frames: pd.DataFrame | pd.Series) -> str:
 def data_hash(data: MarketData) -> str:
     """Hash of every input a strategy could read: prices (open, close) and the panel."""
     return frame_hash(data.prices.close, data.prices.open, data.panel)
+
+
+def inputs_hash(data: MarketData, strategy: Strategy) -> str:
+    """Hash of what one strategy reads: the open and close of the tickers its `needs` name plus the benchmarks'
+    (SPY and the sector ETFs present), and the panel rows of the metrics it needs. A file added to a data folder
+    for another strategy leaves it unchanged."""
+    from research.data.universe import MARKET, SECTOR_ETFS
+
+    wanted = {n.split(":", 1)[1] for n in strategy.needs if n.startswith("price:")} | {MARKET, *SECTOR_ETFS}
+    tickers = [t for t in data.prices.tickers if t in wanted]
+    metrics = sorted(n for n in strategy.needs if not n.startswith("price:"))
+    panel = data.panel[data.panel["metric"].isin(metrics)].sort_values(
+        ["metric", "entity", "as_of", "available_at"], kind="stable").reset_index(drop=True)
+    return frame_hash(data.prices.close[tickers], data.prices.open[tickers], panel)
 
 
 def sources_table(data: MarketData) -> pd.DataFrame:

@@ -373,3 +373,39 @@ def test_drift_window_returns_cover_the_right_sessions(market):
     t0 = close.index.get_loc(pd.Timestamp("2024-03-20"))
     assert fwd.loc[as_of, "SPY"] == pytest.approx(np.log(close.iloc[t0 + 20] / close.iloc[t0]), abs=1e-12)
     assert fwd["SPY"].iloc[-1:].isna().all()
+
+
+#: Switch off, in a child process, every path by which the CPU could change a float's last bit: NumPy's AVX-512
+#: loops, glibc's FMA/AVX2 variants of exp and log, and numba's code generation for this CPU's instruction set.
+CPU_PLAIN = {"NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR",
+             "GLIBC_TUNABLES": "glibc.cpu.hwcaps=-AVX2,-FMA,-AVX512F,-AVX512DQ,-AVX512BW,-AVX512VL",
+             "NUMBA_CPU_NAME": "generic"}
+_BYTES = """
+import hashlib, sys
+from research.data.synthetic import build_market
+m = build_market(0, 0.03)
+h = hashlib.sha256()
+for f in (m.prices.close, m.prices.open, m.prices.volume):
+    h.update(f.to_numpy().tobytes())
+h.update(m.panel["value"].to_numpy().tobytes())
+for k in sorted(m.truth.signals):
+    h.update(m.truth.signals[k].to_numpy().tobytes())
+print(h.hexdigest())
+"""
+
+
+def test_same_seed_same_bytes_whatever_the_cpu_offers(tmp_path):
+    """The market of a seed is the same to the bit with the CPU's SIMD, FMA and native code generation on or off."""
+    import os
+    import subprocess
+    import sys
+
+    def build(extra: dict[str, str]) -> str:
+        env = {k: v for k, v in os.environ.items() if k not in CPU_PLAIN} | extra | {"FLOWBT_NO_CACHE": "1"}
+        out = subprocess.run([sys.executable, "-c", _BYTES], env=env, capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stderr[-2000:]
+        return out.stdout.strip()
+
+    native = build({})
+    plain = build(CPU_PLAIN | {"NUMBA_CACHE_DIR": str(tmp_path / "numba-generic")})
+    assert native == plain

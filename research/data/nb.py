@@ -3,6 +3,9 @@
 Plain NumPy in, plain NumPy out, no pandas. Random numbers are drawn outside (so the kernels are pure and the
 return drivers and the flow drivers come from independent streams); parameters arrive as small NamedTuples.
 
+Transcendental math goes through `research.data.portable_nb` (never NumPy's or libm's exp/log, whose last bits
+depend on the CPU's SIMD and FMA support), so a seed gives the same market, bit for bit, on any machine.
+
 Row conventions: `t` indexes sessions, `w` weeks (Friday-ending), `i` the 11 sectors in `universe.SECTOR_ETFS`
 order; the return matrix has the 11 sectors then the two baskets (HF_VIP, MOST_SHORT).
 """
@@ -13,6 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit
+
+from research.data.portable_nb import exp_nb, expm1_nb, log1p_nb, log_nb, pow_nb
 
 
 class MarketParams(NamedTuple):
@@ -117,7 +122,7 @@ def market_factor_nb(
     lam = np.empty(n)
     persist = p.alpha + 0.5 * p.gamma + p.beta
     eps = 0.0
-    mean_size = p.jump_mean * (1.0 - np.exp(-p.jump_cap))
+    mean_size = p.jump_mean * (1.0 - exp_nb(-p.jump_cap))
     for t in range(n):
         crisis = regime[t] == 1
         omega = p.omega_crisis if crisis else p.omega_calm
@@ -141,10 +146,10 @@ def log_ar1_scale_nb(z: np.ndarray, phi: float, sd: float) -> np.ndarray:
     innov = sd * np.sqrt(1.0 - phi * phi)
     for j in range(k):
         v = sd * z[0, j]
-        out[0, j] = np.exp(v - sd * sd)
+        out[0, j] = exp_nb(v - sd * sd)
         for t in range(1, n):
             v = phi * v + innov * z[t, j]
-            out[t, j] = np.exp(v - sd * sd)
+            out[t, j] = exp_nb(v - sd * sd)
     return out
 
 
@@ -165,9 +170,9 @@ def factor_returns_nb(
             s = idio[t, j]
             b = beta[j]
             a = 1.0 + b * jump_mean  # E[exp(-b jump_mean min(X, cap))], X ~ Exp(1)
-            tail = np.exp(-a * jump_cap)
+            tail = exp_nb(-a * jump_cap)
             jump_mgf = 1.0 - lam[t] + lam[t] * ((1.0 - tail) / a + tail)
-            comp = 0.5 * (b * b * h[t] + s * s) + np.log(jump_mgf)
+            comp = 0.5 * (b * b * h[t] + s * s) + log_nb(jump_mgf)
             out[t, j] = mu + b * m[t] + s * z[t, j] - comp
     return out
 
@@ -266,9 +271,9 @@ def flows_nb(
             for a in range(n_a):
                 ret[t, a] = base[t, a] + drift[t, a]
             for i in range(n_s):
-                spy_simple += spy_w[i] * (np.exp(ret[t, i]) - 1.0)
+                spy_simple += spy_w[i] * (exp_nb(ret[t, i]) - 1.0)
                 wk[i] += ret[t, i]
-            spy_log += np.log1p(spy_simple)
+            spy_log += log1p_nb(spy_simple)
         n_live = 0
         avg = 0.0
         for i in range(n_s):
@@ -283,7 +288,7 @@ def flows_nb(
         shock = -fp.shock_mean * zb[w, 3] if zb[w, 2] < fp.shock_p else 0.0
         g_y = fp.g_phi * g_y + fp.g_mkt * spy_log + fp.g_noise * zb[w, 0] + shock
         n_x = fp.n_phi * n_x + fp.n_mkt * spy_log + fp.n_noise * zb[w, 1] + fp.n_shock * shock
-        gross = g_trend[w] * np.exp(g_y)
+        gross = g_trend[w] * exp_nb(g_y)
         net = fp.n_mean + n_x
         book[w, 0] = gross
         book[w, 1] = net
@@ -296,9 +301,9 @@ def flows_nb(
         for i in range(n_s):
             ge_x[i] = fp.ge_phi * ge_x[i] + fp.ge_noise * zs[w, i, 6]
             if live[w, i]:
-                ge_sum += ge_base[i] * np.exp(ge_x[i])
+                ge_sum += ge_base[i] * exp_nb(ge_x[i])
         for i in range(n_s):
-            theme[i] = fp.theme_phi * theme[i] + np.sqrt(1.0 - fp.theme_phi ** 2) * zs[w, i, 0]
+            theme[i] = fp.theme_phi * theme[i] + np.sqrt(1.0 - fp.theme_phi * fp.theme_phi) * zs[w, i, 0]
             ex4 = 0.0
             for v in range(max(0, w - 3), w + 1):
                 ex4 += wk_ex[v, i]
@@ -306,8 +311,8 @@ def flows_nb(
                       + fp.noise_w * zs[w, i, 1] + fp.book_w * book_flow)
             long_net = fp.long_share * target + fp.split_noise * zs[w, i, 2]
             short_net = target - long_net
-            t_long = fp.turnover * np.exp(0.25 * zs[w, i, 3])
-            t_short = 0.6 * fp.turnover * np.exp(0.25 * zs[w, i, 4])
+            t_long = fp.turnover * exp_nb(0.25 * zs[w, i, 3])
+            t_short = 0.6 * fp.turnover * exp_nb(0.25 * zs[w, i, 4])
             lb = scale[i] * (t_long + max(long_net, 0.0))
             ls = -scale[i] * (t_long + max(-long_net, 0.0))
             ss = -scale[i] * (t_short + max(-short_net, 0.0))
@@ -326,7 +331,7 @@ def flows_nb(
                 sector[w, i, 3] = sc
                 sector[w, i, 4] = flow
                 sector[w, i, 5] = ne
-                sector[w, i, 6] = 100.0 * ge_base[i] * np.exp(ge_x[i]) / ge_sum
+                sector[w, i, 6] = 100.0 * ge_base[i] * exp_nb(ge_x[i]) / ge_sum
                 sector[w, i, 7] = retail
 
         # signals, from this week's public values only
@@ -375,3 +380,63 @@ def flows_nb(
         for a in range(n_a):
             ret[t, a] = base[t, a] + drift[t, a]
     return sector, book, sig, drift, ret
+
+
+@njit(cache=True)
+def idio_vol_nb(daily_vol: np.ndarray, h_ratio: np.ndarray, power: float, sv: np.ndarray) -> np.ndarray:
+    """Idiosyncratic daily vol [T, K]: daily_vol[k] * h_ratio[t]**power * sv[t, k] (crises raise it less)."""
+    n, k = sv.shape
+    out = np.empty((n, k))
+    for t in range(n):
+        scale = pow_nb(h_ratio[t], power)
+        for j in range(k):
+            out[t, j] = daily_vol[j] * scale * sv[t, j]
+    return out
+
+
+@njit(cache=True)
+def prices_nb(
+    ret: np.ndarray, spy_w: np.ndarray, first: np.ndarray, median_volume: np.ndarray, inception: np.ndarray,
+    vol_ratio: np.ndarray, h_ref: float, z_extra: np.ndarray, overnight_share: float, overnight_noise: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Close, open and volume [T, 1 + K] from daily log returns ret[T, K] (11 sectors, then the baskets).
+
+    Column 0 is SPY: log(1 + sum_i spy_w[i] (e^r_i - 1)) over the sectors, spy_w summing to 1. Each column's
+    close is first[a] exactly at its inception row and NaN before; the open is the previous close moved by an
+    overnight log return (overnight_share * r + overnight_noise * sqrt(vol_ratio[t] h_ref) z); volume scales the
+    median volume by vol_ratio**0.25 (the market variance over its calm level) and by the size of the move. z_extra[t, 0, a] and z_extra[t, 1, a] are the overnight and
+    volume noise.
+    """
+    n, k = ret.shape
+    n_s = spy_w.shape[0]
+    n_a = k + 1
+    logret = np.empty((n, n_a))
+    for t in range(n):
+        spy = 0.0
+        for i in range(n_s):
+            spy += spy_w[i] * expm1_nb(ret[t, i])
+        logret[t, 0] = log1p_nb(spy)
+        for j in range(k):
+            logret[t, j + 1] = ret[t, j]
+    close = np.full((n, n_a), np.nan)
+    open_ = np.full((n, n_a), np.nan)
+    volume = np.full((n, n_a), np.nan)
+    for a in range(n_a):
+        start = inception[a]
+        if start >= n:
+            continue
+        cum = 0.0  # sum of log returns after the inception row
+        prev = first[a] * exp_nb(-logret[start, a])  # the close before inception, for the first open
+        for t in range(start, n):
+            if t > start:
+                cum += logret[t, a]
+            c = first[a] * exp_nb(cum)
+            close[t, a] = c
+            sd = np.sqrt(vol_ratio[t] * h_ref)
+            overnight = overnight_share * logret[t, a] + overnight_noise * sd * z_extra[t, 0, a]
+            open_[t, a] = prev * exp_nb(overnight)
+            prev = c
+            if median_volume[a] == median_volume[a]:
+                volume[t, a] = np.rint(median_volume[a] * pow_nb(vol_ratio[t], 0.25)
+                                       * exp_nb(8.0 * abs(logret[t, a]) - 0.1 + 0.3 * z_extra[t, 1, a]))
+    return close, open_, volume

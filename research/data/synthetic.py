@@ -100,11 +100,14 @@ from research.data.nb import (
     MechParams,
     factor_returns_nb,
     flows_nb,
+    idio_vol_nb,
     log_ar1_scale_nb,
     market_factor_nb,
+    prices_nb,
     regime_path_nb,
 )
 from research.data.panel import validate_panel
+from research.data.portable_nb import log1p_nb
 from research.data.prices import Prices
 from research.data.universe import BASKET_MOST_SHORT, BASKET_VIP, BOOK, INCEPTION, MARKET, SECTOR_ETFS
 from research.errors import ConfigError
@@ -276,9 +279,9 @@ def _base_returns(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndar
     spec = [SECTOR_SPEC[t][:2] for t in SECTOR_TICKERS] + [BASKET_SPEC[b] for b in (BASKET_VIP, BASKET_MOST_SHORT)]
     beta = np.array([s[0] for s in spec])
     h_ref = p.omega_calm / (1.0 - p.alpha - 0.5 * p.gamma - p.beta)
-    idio = (np.array([s[1] for s in spec]) / np.sqrt(TRADING_DAYS) * (h / h_ref)[:, None] ** (0.5 * IDIO_POW)
-            * log_ar1_scale_nb(z_sv, IDIO_SV[0], IDIO_SV[1]))
-    mu = np.log1p(MU_ANNUAL / TRADING_DAYS)  # E[exp(r)] = exp(mu) = 1 + MU_ANNUAL / 252
+    idio = idio_vol_nb(np.array([s[1] for s in spec]) / np.sqrt(TRADING_DAYS), h / h_ref, 0.5 * IDIO_POW,
+                       log_ar1_scale_nb(z_sv, IDIO_SV[0], IDIO_SV[1]))
+    mu = log1p_nb(MU_ANNUAL / TRADING_DAYS)  # E[exp(r)] = exp(mu) = 1 + MU_ANNUAL / 252
     base = factor_returns_nb(m, h, lam, p.jump_mean, p.jump_cap, z_idio, beta, idio, mu)
     return base, h / h_ref, z_extra
 
@@ -315,26 +318,14 @@ def _compensation(mech: MechParams) -> np.ndarray:
 
 def _prices(idx: pd.DatetimeIndex, ret: np.ndarray, vol_ratio: np.ndarray, z_extra: np.ndarray) -> Prices:
     """Close, open and volume frames from daily log returns [T, 13] (sectors, baskets); SPY mixes the sectors."""
-    n_s = len(SECTOR_TICKERS)
     spy_w = np.array([SECTOR_SPEC[t][7] for t in SECTOR_TICKERS])
-    spy = np.log1p(np.expm1(ret[:, :n_s]) @ (spy_w / spy_w.sum()))
-    logret = np.column_stack([spy, ret])  # PRICE_COLUMNS order
     first = np.array([SPY_START] + [SECTOR_SPEC[t][2] for t in SECTOR_TICKERS] + [100.0, 100.0])
     median_volume = np.array([SPY_VOLUME] + [SECTOR_SPEC[t][3] for t in SECTOR_TICKERS] + [np.nan, np.nan])
-    inception = np.array([np.searchsorted(idx, INCEPTION.get(c, idx[0])) for c in PRICE_COLUMNS])
+    inception = np.array([np.searchsorted(idx, INCEPTION.get(c, idx[0])) for c in PRICE_COLUMNS], dtype=np.int64)
     p = MARKET_PARAMS
-    sd = np.sqrt(vol_ratio * p.omega_calm / (1.0 - p.alpha - 0.5 * p.gamma - p.beta))[:, None]
-    overnight = OVERNIGHT_SHARE * logret + OVERNIGHT_NOISE * sd * z_extra[:, 0, :]
-    cum = np.cumsum(logret, axis=0)
-    rows = np.arange(len(idx))[:, None]
-    before = rows < inception
-    close = first * np.exp(cum - cum[inception, np.arange(len(PRICE_COLUMNS))])  # exactly `first` at inception
-    prev_close = np.vstack([close[:1] * np.exp(-logret[:1]), close[:-1]])
-    open_ = prev_close * np.exp(overnight)
-    volume = np.round(median_volume * vol_ratio[:, None] ** 0.25 * np.exp(8.0 * np.abs(logret) - 0.1
-                                                                          + 0.3 * z_extra[:, 1, :]))
-    for arr in (close, open_, volume):
-        arr[before] = np.nan
+    h_ref = p.omega_calm / (1.0 - p.alpha - 0.5 * p.gamma - p.beta)
+    close, open_, volume = prices_nb(ret, spy_w / spy_w.sum(), first, median_volume, inception, vol_ratio, h_ref,
+                                     z_extra, OVERNIGHT_SHARE, OVERNIGHT_NOISE)
     close_f, open_f, volume_f = (pd.DataFrame(a, index=idx, columns=list(PRICE_COLUMNS))
                                  for a in (close, open_, volume))
     notes = ("synthetic: HF_VIP and MOST_SHORT are basket indices without volume (NaN)",)
@@ -377,8 +368,8 @@ def _signals(weeks: _Weeks, sig: np.ndarray) -> dict[str, pd.DataFrame]:
 
 
 #: The modules whose code shapes a market: a change to any of them is a new on-disk cache key.
-_MARKET_MODULES = ("research.data.synthetic", "research.data.nb", "research.data.calendar", "research.data.universe",
-                   "research.data.panel", "research.data.prices", "research.data.market")
+_MARKET_MODULES = ("research.data.synthetic", "research.data.nb", "research.data.portable_nb", "research.data.calendar",
+                   "research.data.universe", "research.data.panel", "research.data.prices", "research.data.market")
 
 
 @lru_cache(maxsize=32)
