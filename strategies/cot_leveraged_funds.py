@@ -20,7 +20,7 @@ from research.data.market import MarketData
 from research.data.universe import MARKET
 from research.errors import ConfigError
 from research.schedule import weekly
-from research.strategy import Strategy
+from research.strategy import Choice, Float, Int, Strategy
 
 FRIDAY = 4
 
@@ -76,10 +76,13 @@ STRATEGY = Strategy(
     hypothesis="Leveraged funds' extreme net short in E-mini S&P 500 futures precedes gains as they cover; "
                "an extreme net long is crowded: time SPY against cash on it.",
     needs=("lev_money_net_pct_oi", f"price:{MARKET}"),
-    params={"how": "percentile", "window": 156, "min_weeks": 52, "low": 0.2, "high": 0.8, "short_weight": 1.0,
-            "base_weight": 1.0, "long_weight": 0.5},
-    grid={"how": ["percentile", "zscore"], "window": [52, 104, 156], "low": [0.1, 0.2, 0.3],
-          "high": [0.7, 0.8, 0.9], "long_weight": [0.0, 0.5]},
+    params={"how": Choice("percentile", ("percentile", "zscore"), grid=["percentile", "zscore"]),
+            "window": Int(156, grid=[52, 104, 156], lo=2, hi=1040),
+            "min_weeks": Int(52, lo=2, hi=1040),
+            "low": Float(0.2, grid=[0.1, 0.2, 0.3], lo=0.0, hi=1.0),
+            "high": Float(0.8, grid=[0.7, 0.8, 0.9], lo=0.0, hi=1.0),
+            "short_weight": Float(1.0, lo=-1.0, hi=2.0), "base_weight": Float(1.0, lo=-1.0, hi=2.0),
+            "long_weight": Float(0.5, grid=[0.0, 0.5], lo=-1.0, hi=2.0)},
     weights=weights,
     mode="timing",
     mechanism=None,

@@ -17,7 +17,7 @@ import pandas as pd
 from research.data.market import MarketData
 from research.data.universe import SECTOR_ETFS
 from research.errors import ConfigError
-from research.strategy import Strategy
+from research.strategy import Float, Int, Strategy
 from strategies._common import ranked
 from strategies.cot_leveraged_funds import cot_observations, standardise
 
@@ -81,9 +81,11 @@ STRATEGY = Strategy(
     hypothesis="Sectors where leveraged funds are unusually net short in the select-sector futures outperform as "
                "they cover; tilt an equal-weight sector book towards them.",
     needs=("lev_money_net_pct_oi", *(f"price:{t}" for t in SECTOR_TICKERS)),
-    params={"window": 104, "min_weeks": 26, "low": 0.2, "high": 0.8, "tilt": 0.5, "stale_weeks": 4},
-    grid={"window": [52, 104, 156], "low": [0.1, 0.2, 0.3], "high": [0.7, 0.8, 0.9], "tilt": [0.25, 0.5, 1.0],
-          "stale_weeks": [1, 4, 8]},
+    params={"window": Int(104, grid=[52, 104, 156], lo=2, hi=1040), "min_weeks": Int(26, lo=2, hi=1040),
+            "low": Float(0.2, grid=[0.1, 0.2, 0.3], lo=0.0, hi=1.0),
+            "high": Float(0.8, grid=[0.7, 0.8, 0.9], lo=0.0, hi=1.0),
+            "tilt": Float(0.5, grid=[0.25, 0.5, 1.0], lo=0.0, hi=10.0),
+            "stale_weeks": Int(4, grid=[1, 4, 8], lo=1, hi=520)},
     weights=weights,
     signal=signal,
     mode="long_only",

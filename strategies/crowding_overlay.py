@@ -18,7 +18,7 @@ import pandas as pd
 import research.signals as sig
 from research.data.market import MarketData
 from research.data.universe import BOOK
-from research.strategy import Strategy
+from research.strategy import Float, Int, Strategy
 from strategies._common import (
     SECTOR_TICKERS,
     book_obs,
@@ -85,9 +85,10 @@ STRATEGY = Strategy(
     hypothesis="Sectors where hedge-fund net exposure sits near its high while book gross leverage is also high "
                "are crowded and lag; an equal-weight sector book should leave them out.",
     needs=("net_exposure", "gross_leverage", *(f"price:{t}" for t in SECTOR_TICKERS)),
-    params={"window": 156, "exposure_pct": 0.8, "leverage_pct": 0.8, "hold": 4},
-    grid={"window": [104, 156, 260], "exposure_pct": [0.7, 0.75, 0.8, 0.85, 0.9],
-          "leverage_pct": [0.6, 0.7, 0.8, 0.9], "hold": [1, 2, 4, 6]},
+    params={"window": Int(156, grid=[104, 156, 260], lo=2, hi=1040),
+            "exposure_pct": Float(0.8, grid=[0.7, 0.75, 0.8, 0.85, 0.9], lo=0.0, hi=1.0),
+            "leverage_pct": Float(0.8, grid=[0.6, 0.7, 0.8, 0.9], lo=0.0, hi=1.0),
+            "hold": Int(4, grid=[1, 2, 4, 6], lo=1, hi=520)},
     weights=weights,
     signal=signal,
     mode="long_only",

@@ -14,7 +14,7 @@ import pandas as pd
 
 from research.data.market import MarketData
 from research.data.universe import BASKET_MOST_SHORT, BASKET_VIP, BOOK
-from research.strategy import Strategy
+from research.strategy import Float, Int, Strategy
 from strategies._common import on_decisions, recent
 from strategies.leverage_regime import degrossing
 
@@ -30,8 +30,8 @@ STRATEGY = Strategy(
     hypothesis="After hedge funds de-gross sharply the most-short basket beats the hedge-fund VIP basket "
                "for several weeks.",
     needs=("gross_leverage", f"price:{BASKET_VIP}", f"price:{BASKET_MOST_SHORT}"),
-    params={"drop": 7.0, "hold": 4, "gross": 1.0},
-    grid={"drop": [3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 12.0], "hold": [1, 2, 3, 4, 5, 6, 8]},
+    params={"drop": Float(7.0, grid=[3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 12.0], lo=0.0, hi=100.0),
+            "hold": Int(4, grid=[1, 2, 3, 4, 5, 6, 8], lo=1, hi=520), "gross": Float(1.0, lo=0.0, hi=4.0)},
     weights=weights,
     mode="dollar_neutral",
     mechanism="squeeze",

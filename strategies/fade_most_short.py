@@ -16,7 +16,7 @@ import pandas as pd
 
 from research.data.market import MarketData
 from research.data.universe import BASKET_MOST_SHORT, BASKET_VIP
-from research.strategy import Strategy
+from research.strategy import Choice, Float, Int, Strategy
 from strategies._common import choice, decisions, recent
 
 
@@ -53,9 +53,10 @@ STRATEGY = Strategy(
     hypothesis="Hedge funds' favourite longs (the VIP basket) beat their most-shorted stocks, above all after "
                "a short squeeze has lifted the most-short basket.",
     needs=(f"price:{BASKET_VIP}", f"price:{BASKET_MOST_SHORT}"),
-    params={"variant": "always", "squeeze_pct": 10.0, "squeeze_weeks": 4, "hold": 4, "gross": 1.0},
-    grid={"variant": ["squeeze"], "squeeze_pct": [5.0, 7.5, 10.0, 15.0, 20.0], "squeeze_weeks": [2, 4, 8, 13],
-          "hold": [1, 2, 4, 8]},
+    params={"variant": Choice("always", ("always", "squeeze"), grid=["squeeze"]),
+            "squeeze_pct": Float(10.0, grid=[5.0, 7.5, 10.0, 15.0, 20.0], lo=0.0, hi=1000.0),
+            "squeeze_weeks": Int(4, grid=[2, 4, 8, 13], lo=1, hi=520),
+            "hold": Int(4, grid=[1, 2, 4, 8], lo=1, hi=520), "gross": Float(1.0, lo=0.0, hi=4.0)},
     weights=weights,
     mode="dollar_neutral",
     mechanism=None,

@@ -15,7 +15,7 @@ import pandas as pd
 import research.signals as sig
 from research.data.market import MarketData
 from research.data.universe import MARKET
-from research.strategy import Strategy
+from research.strategy import Float, Int, Strategy
 from strategies._common import observed, on_decisions, sector_obs, timing_frame
 
 
@@ -39,9 +39,9 @@ STRATEGY = Strategy(
     name="flow_breadth",
     hypothesis="When hedge funds net sell most of the 11 sectors and the selling is broadening, the market lags.",
     needs=("net_flow", f"price:{MARKET}"),
-    params={"threshold": 0.7, "span": 4, "trend_weeks": 4, "off_weight": 0.0},
-    grid={"threshold": [0.5, 0.6, 0.7, 0.8, 0.9], "span": [1, 2, 4, 8], "trend_weeks": [1, 2, 4, 8],
-          "off_weight": [0.0, 0.5]},
+    params={"threshold": Float(0.7, grid=[0.5, 0.6, 0.7, 0.8, 0.9], lo=0.0, hi=1.0),
+            "span": Int(4, grid=[1, 2, 4, 8], lo=1, hi=520), "trend_weeks": Int(4, grid=[1, 2, 4, 8], lo=1, hi=520),
+            "off_weight": Float(0.0, grid=[0.0, 0.5], lo=-1.0, hi=2.0)},
     weights=weights,
     mode="timing",
     mechanism=None,

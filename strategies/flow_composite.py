@@ -17,7 +17,7 @@ import pandas as pd
 
 import research.signals as sig
 from research.data.market import MarketData
-from research.strategy import Strategy
+from research.strategy import Float, Int, Strategy
 from strategies._common import (
     SECTOR_TICKERS,
     equal_when_idle,
@@ -48,12 +48,12 @@ def weights(
     buy_weeks: int = 3,
     sell_weeks: int = 2,
     window: int = 156,
+    tilt: float = 2.0,
     pct_below: float = 0.3,
-    fresh_hold: int = 4,
     exposure_pct: float = 0.8,
+    fresh_hold: int = 4,
     leverage_pct: float = 0.8,
     crowd_hold: int = 4,
-    tilt: float = 2.0,
 ) -> pd.DataFrame:
     """Equal weight plus `tilt` on fresh under-owned sectors, minus the crowded sectors."""
     score, crowd = composite(data, buy_weeks, sell_weeks, window, pct_below, fresh_hold, exposure_pct,
@@ -87,10 +87,12 @@ STRATEGY = Strategy(
     hypothesis="An equal-weight sector book overweighting fresh, under-owned hedge-fund buying and leaving out "
                "crowded sectors beats the equal weight.",
     needs=("net_flow", "net_exposure", "gross_leverage", *(f"price:{t}" for t in SECTOR_TICKERS)),
-    params={"buy_weeks": 3, "sell_weeks": 2, "window": 156, "pct_below": 0.3, "fresh_hold": 4,
-            "exposure_pct": 0.8, "leverage_pct": 0.8, "crowd_hold": 4, "tilt": 2.0},
-    grid={"tilt": [1.0, 2.0, 4.0, 8.0], "pct_below": [0.2, 0.3, 0.4], "exposure_pct": [0.7, 0.8, 0.9],
-          "fresh_hold": [2, 4, 6]},
+    params={"buy_weeks": Int(3, lo=1, hi=52), "sell_weeks": Int(2, lo=0, hi=52), "window": Int(156, lo=2, hi=1040),
+            "tilt": Float(2.0, grid=[1.0, 2.0, 4.0, 8.0], lo=0.0, hi=100.0),
+            "pct_below": Float(0.3, grid=[0.2, 0.3, 0.4], lo=0.0, hi=1.0),
+            "exposure_pct": Float(0.8, grid=[0.7, 0.8, 0.9], lo=0.0, hi=1.0),
+            "fresh_hold": Int(4, grid=[2, 4, 6], lo=1, hi=520),
+            "leverage_pct": Float(0.8, lo=0.0, hi=1.0), "crowd_hold": Int(4, lo=1, hi=520)},
     weights=weights,
     signal=signal,
     mode="long_only",

@@ -20,7 +20,7 @@ import pandas as pd
 
 import research.signals as sig
 from research.data.market import MarketData
-from research.strategy import Strategy
+from research.strategy import Choice, Float, Int, Strategy
 from strategies._common import (
     SECTOR_TICKERS,
     carry,
@@ -97,10 +97,10 @@ STRATEGY = Strategy(
     hypothesis="Sectors hedge funds start net buying for several weeks after selling, while their net exposure "
                "is still low against its history, outperform the other sectors.",
     needs=("net_flow", "net_exposure", *(f"price:{t}" for t in SECTOR_TICKERS)),
-    params={"buy_weeks": 3, "sell_weeks": 2, "window": 156, "pct_below": 0.3, "hold": 4, "top_n": 3,
-            "weighting": "equal", "idle": "equal"},
-    grid={"buy_weeks": [2, 3, 4], "sell_weeks": [1, 2, 3], "pct_below": [0.2, 0.3, 0.4, 0.5],
-          "hold": [2, 4, 6], "top_n": [1, 2, 3]},
+    params={"buy_weeks": Int(3, grid=[2, 3, 4], lo=1, hi=52), "sell_weeks": Int(2, grid=[1, 2, 3], lo=0, hi=52),
+            "window": Int(156, lo=2, hi=1040), "pct_below": Float(0.3, grid=[0.2, 0.3, 0.4, 0.5], lo=0.0, hi=1.0),
+            "hold": Int(4, grid=[2, 4, 6], lo=1, hi=520), "top_n": Int(3, grid=[1, 2, 3], lo=1, hi=11),
+            "weighting": Choice("equal", tuple(WEIGHTING)), "idle": Choice("equal", ("equal", "cash"))},
     weights=weights,
     signal=signal,
     mode="long_only",

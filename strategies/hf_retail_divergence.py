@@ -17,7 +17,7 @@ import pandas as pd
 
 import research.signals as sig
 from research.data.market import MarketData
-from research.strategy import Strategy
+from research.strategy import Int, Strategy
 from strategies._common import (
     SECTOR_TICKERS,
     carry,
@@ -60,8 +60,8 @@ STRATEGY = Strategy(
     hypothesis="Sectors hedge funds sell while retail buys for several weeks lag the others; those they buy "
                "while retail sells lead.",
     needs=("net_flow", "retail_flow", *(f"price:{t}" for t in SECTOR_TICKERS)),
-    params={"min_weeks": 3, "hold": 2, "smooth": 1},
-    grid={"min_weeks": [1, 2, 3, 4, 5, 6], "hold": [1, 2, 4], "smooth": [1, 2, 4]},
+    params={"min_weeks": Int(3, grid=[1, 2, 3, 4, 5, 6], lo=1, hi=520), "hold": Int(2, grid=[1, 2, 4], lo=1, hi=520),
+            "smooth": Int(1, grid=[1, 2, 4], lo=1, hi=520)},
     weights=weights,
     signal=signal,
     mode="dollar_neutral",

@@ -17,7 +17,7 @@ import pandas as pd
 import research.signals as sig
 from research.data.market import MarketData
 from research.data.universe import BOOK, MARKET
-from research.strategy import Strategy
+from research.strategy import Float, Int, Strategy
 from strategies._common import book_obs, observed, on_decisions, recent, timing_frame
 
 
@@ -49,9 +49,10 @@ STRATEGY = Strategy(
     hypothesis="Sharp hedge-fund de-grossing precedes market weakness and extreme book leverage is crowded: "
                "hold less SPY after the first and during the second.",
     needs=("gross_leverage", "net_leverage", f"price:{MARKET}"),
-    params={"drop": 7.0, "hold": 4, "window": 156, "crowded_pct": 0.95, "crowded_weight": 0.5},
-    grid={"drop": [4.0, 5.0, 6.0, 7.0, 8.0, 10.0], "hold": [1, 2, 4, 6], "crowded_pct": [0.9, 0.95, 0.99],
-          "crowded_weight": [0.5, 1.0]},
+    params={"drop": Float(7.0, grid=[4.0, 5.0, 6.0, 7.0, 8.0, 10.0], lo=0.0, hi=100.0),
+            "hold": Int(4, grid=[1, 2, 4, 6], lo=1, hi=520), "window": Int(156, lo=2, hi=1040),
+            "crowded_pct": Float(0.95, grid=[0.9, 0.95, 0.99], lo=0.0, hi=1.0),
+            "crowded_weight": Float(0.5, grid=[0.5, 1.0], lo=-1.0, hi=2.0)},
     weights=weights,
     mode="timing",
     mechanism="degrossing",

@@ -16,7 +16,7 @@ import pandas as pd
 import research.signals as sig
 from research.data.market import MarketData
 from research.data.universe import BOOK, MARKET
-from research.strategy import Strategy
+from research.strategy import Float, Int, Strategy
 from strategies._common import book_obs, observed, on_decisions, timing_frame
 
 
@@ -43,9 +43,10 @@ STRATEGY = Strategy(
     hypothesis="An extreme hedge-fund long/short ratio is a contrarian signal: the market lags after extreme "
                "highs and leads after extreme lows.",
     needs=("long_short_ratio", f"price:{MARKET}"),
-    params={"window": 156, "upper": 0.95, "lower": 0.05, "band": 0.15, "tilt": 0.5},
-    grid={"window": [52, 104, 156, 260], "upper": [0.8, 0.9, 0.95], "lower": [0.05, 0.1, 0.2],
-          "band": [0.1, 0.2], "tilt": [0.5, 1.0]},
+    params={"window": Int(156, grid=[52, 104, 156, 260], lo=2, hi=1040),
+            "upper": Float(0.95, grid=[0.8, 0.9, 0.95], lo=0.0, hi=1.0),
+            "lower": Float(0.05, grid=[0.05, 0.1, 0.2], lo=0.0, hi=1.0),
+            "band": Float(0.15, grid=[0.1, 0.2], lo=0.0, hi=1.0), "tilt": Float(0.5, grid=[0.5, 1.0], lo=0.0, hi=1.0)},
     weights=weights,
     mode="timing",
     mechanism=None,

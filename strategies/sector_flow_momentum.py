@@ -15,7 +15,7 @@ import pandas as pd
 
 import research.signals as sig
 from research.data.market import MarketData
-from research.strategy import Strategy
+from research.strategy import Int, Strategy
 from strategies._common import SECTOR_TICKERS, observed, on_decisions, priced, scores_on_decisions, sector_obs
 
 
@@ -44,8 +44,9 @@ STRATEGY = Strategy(
     hypothesis="Sectors with the strongest multi-week hedge-fund net buying against their own history beat "
                "those with the strongest net selling.",
     needs=("net_flow", *(f"price:{t}" for t in SECTOR_TICKERS)),
-    params={"weeks": 4, "window": 156, "n": 3},
-    grid={"weeks": [1, 2, 4, 8, 13], "window": [52, 104, 156, 260], "n": [1, 2, 3, 4]},
+    params={"weeks": Int(4, grid=[1, 2, 4, 8, 13], lo=1, hi=520),
+            "window": Int(156, grid=[52, 104, 156, 260], lo=2, hi=1040),
+            "n": Int(3, grid=[1, 2, 3, 4], lo=1, hi=5)},
     weights=weights,
     signal=signal,
     mode="dollar_neutral",

@@ -18,7 +18,7 @@ from research.data.market import MarketData
 from research.data.universe import ETF_OF_SECTOR, SECTOR_ETFS, SECTORS
 from research.errors import ConfigError
 from research.schedule import weekly
-from research.strategy import Strategy
+from research.strategy import Choice, Int, Strategy
 
 SECTOR_TICKERS = list(SECTOR_ETFS)
 MEASURES = ("hf_crowding", "hf_weight")
@@ -58,8 +58,8 @@ STRATEGY = Strategy(
     hypothesis="Sectors that crowd hedge funds' top-10 13F holdings underperform: an equal-weight sector book "
                "without the most crowded beats the equal weight.",
     needs=("hf_crowding", "hf_weight", *(f"price:{t}" for t in SECTOR_TICKERS)),
-    params={"measure": "hf_crowding", "n_out": 2},
-    grid={"measure": list(MEASURES), "n_out": [1, 2, 3, 4]},
+    params={"measure": Choice("hf_crowding", tuple(MEASURES), grid=list(MEASURES)),
+            "n_out": Int(2, grid=[1, 2, 3, 4], lo=1, hi=10)},
     weights=weights,
     mode="long_only",
     mechanism=None,

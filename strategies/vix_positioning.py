@@ -17,7 +17,7 @@ import pandas as pd
 
 from research.data.market import MarketData
 from research.data.universe import MARKET
-from research.strategy import Strategy
+from research.strategy import Float, Int, Strategy
 from strategies.cot_leveraged_funds import cot_observations, standardise
 
 VIX = "VIX"
@@ -47,9 +47,10 @@ STRATEGY = Strategy(
     hypothesis="A crowded leveraged-fund short in VIX futures during a calm VIX precedes volatility spikes: "
                "hold less SPY then.",
     needs=("lev_money_net_pct_oi", f"price:{VIX}", f"price:{MARKET}"),
-    params={"window": 156, "min_weeks": 52, "crowded_pct": 0.2, "vix_calm": 18.0, "risk_off_weight": 0.5},
-    grid={"window": [52, 104, 156], "crowded_pct": [0.1, 0.2, 0.3], "vix_calm": [14.0, 16.0, 18.0, 20.0],
-          "risk_off_weight": [0.0, 0.5]},
+    params={"window": Int(156, grid=[52, 104, 156], lo=2, hi=1040), "min_weeks": Int(52, lo=2, hi=1040),
+            "crowded_pct": Float(0.2, grid=[0.1, 0.2, 0.3], lo=0.0, hi=1.0),
+            "vix_calm": Float(18.0, grid=[14.0, 16.0, 18.0, 20.0], lo=0.0, hi=200.0),
+            "risk_off_weight": Float(0.5, grid=[0.0, 0.5], lo=-1.0, hi=2.0)},
     weights=weights,
     mode="timing",
     mechanism=None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import itertools
+import re
 
 import numpy as np
 import pandas as pd
@@ -223,9 +224,9 @@ def test_holding_helpers() -> None:
 
 
 def test_bad_choice_parameters_say_what_is_allowed(market: MarketData) -> None:
-    with pytest.raises(ConfigError, match="weighting must be one of equal, signal"):
+    with pytest.raises(ConfigError, match="weighting: 'cap' is not valid; it must be one of 'equal', 'signal'"):
         REGISTRY["fresh_flow_low_exposure"].target_weights(market, {"weighting": "cap"})
-    with pytest.raises(ConfigError, match="variant must be one of always, squeeze"):
+    with pytest.raises(ConfigError, match="variant: 'sometimes' is not valid; it must be one of 'always', 'squeeze'"):
         REGISTRY["fade_most_short"].target_weights(market, {"variant": "sometimes"})
 
 
@@ -254,3 +255,51 @@ def test_run_strategy(name: str, market: MarketData, tmp_path) -> None:
     assert (tmp_path / name / "metrics.json").exists()
     assert np.isfinite(out.metrics["sharpe"]) and out.result.returns.notna().all()
     assert out.result.turnover.sum() > 0
+
+
+BAD_VALUES = [
+    ("fresh_flow_low_exposure", "top_n", "0", "a whole number in [1, 11]"),
+    ("fresh_flow_low_exposure", "hold", "-1", "a whole number in [1, 520]"),
+    ("fresh_flow_low_exposure", "pct_below", "nan", "not a finite number"),
+    ("fresh_flow_low_exposure", "pct_below", "inf", "not a finite number"),
+    ("fresh_flow_low_exposure", "pct_below", "1.5", "a finite number in [0.0, 1.0]"),
+    ("fresh_flow_low_exposure", "top_n", "2.5", "not a valid int"),
+    ("fresh_flow_low_exposure", "weighting", "loud", "one of 'equal', 'signal'"),
+    ("leverage_regime", "drop", "-inf", "not a finite number"),
+    ("cot_leveraged_funds", "how", "median", "one of 'percentile', 'zscore'"),
+    ("sector_flow_momentum", "n", "6", "a whole number in [1, 5]"),
+]
+
+
+@pytest.mark.parametrize(("name", "key", "raw", "says"), BAD_VALUES)
+def test_declared_parameters_refuse_bad_values(name, key, raw, says):
+    with pytest.raises(ConfigError, match=re.escape(says)) as err:
+        strategies.get(name).resolve({key: raw})
+    assert f"{name}.{key}" in str(err.value)
+
+
+def test_every_declared_default_and_grid_value_is_valid():
+    for strat in strategies.registry().values():
+        assert set(strat.grid) <= set(strat.spec)
+        for key, p in strat.spec.items():
+            assert p.check(p.default, key) == strat.params[key]
+            assert [p.check(v, key) for v in p.grid] == list(strat.grid.get(key, []))
+
+
+def test_grid_values_are_checked_before_any_work():
+    from research.sweep.grid import expand, parse_grid
+
+    strat = strategies.get("fresh_flow_low_exposure")
+    with pytest.raises(ConfigError, match=r"top_n: 0 is not valid"):
+        expand(strat, parse_grid(["top_n=0:3"], strat))
+
+
+def test_a_declaration_with_an_invalid_default_fails_at_once():
+    from research.strategy import Float, Int, Strategy
+
+    with pytest.raises(ConfigError, match=r"x.n \(default\)"):
+        Strategy("x", "h", (), {"n": Int(0, lo=1)}, weights=lambda data, n: None)
+    with pytest.raises(ConfigError, match=r"x.p \(grid\)"):
+        Strategy("x", "h", (), {"p": Float(0.5, grid=[0.5, float("nan")])}, weights=lambda data, p: None)
+    with pytest.raises(ConfigError, match="not declared"):
+        Strategy("x", "h", (), {"p": 0.5}, {"q": [1]}, lambda data, p: None)

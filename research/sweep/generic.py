@@ -16,9 +16,11 @@ from research.sweep import nb
 
 def engine_config(job, c: int, acc: np.ndarray, seg: np.ndarray, ret: np.ndarray, slot: int) -> None:
     """Run config c of a generic job through the engine and fold its daily series into acc / seg / ret[slot]."""
-    import strategies
+    strat: Strategy | None = job.plan.source
+    if strat is None:  # a plan built before plans carried their strategy
+        import strategies
 
-    strat: Strategy = strategies.get(job.plan.strategy)
+        strat = strategies.get(job.plan.strategy)
     weights = strat.weights(job.data, **job.plan.params[c])
     res = backtest(job.data.prices, weights, job.config)
     r = res.returns.to_numpy(dtype=float)

@@ -53,6 +53,7 @@ class Plan:
     ints: np.ndarray = field(default_factory=lambda: np.zeros((0, 1), dtype=np.int64))
     floats: np.ndarray = field(default_factory=lambda: np.zeros((0, 1)))
     module: str | None = None  # plan module with rows_many_nb / weights_nb; None = generic (engine per config)
+    source: Strategy | None = None  # the strategy object of a generic plan (registered or not; pickled to workers)
 
     @property
     def fused(self) -> bool:
@@ -71,7 +72,7 @@ class Plan:
         idx = np.asarray(idx, dtype=np.int64)
         return Plan(self.strategy, [self.params[i] for i in idx], self.dates, self.tickers, self.arrays,
                     self.ints[idx] if len(self.ints) else self.ints, self.floats[idx] if len(self.floats) else
-                    self.floats, self.module)
+                    self.floats, self.module, self.source)
 
     def impl(self) -> Any:
         return importlib.import_module(self.module) if self.module else None
@@ -98,7 +99,7 @@ def has_plan(name: str) -> bool:
 
 def prepare(strategy: Strategy, data: MarketData, params: list[dict[str, Any]], fused: bool = True) -> Plan:
     """The strategy's plan for these configs: fused when a plan module exists (and `fused`), else generic."""
-    if fused and has_plan(strategy.name):
+    if fused and has_plan(strategy.name) and is_shipped(strategy):
         mod = importlib.import_module(f"{__name__}.{strategy.name}")
         refresh_cache(mod)
         return mod.prepare(data, params)
@@ -147,10 +148,16 @@ def refresh_cache(mod: Any, names: tuple[str, ...] = _DRIVERS) -> None:
             pass
 
 
+def is_shipped(strategy: Strategy) -> bool:
+    """True for the strategy of `strategies/<name>.py` itself: a plan is written for that strategy's weights, not
+    for another object that reuses its name (a notebook's variant must not sweep with the shipped plan)."""
+    return getattr(strategy.weights, "__module__", None) == f"strategies.{strategy.name}"
+
+
 def generic_plan(strategy: Strategy, data: MarketData, params: list[dict[str, Any]]) -> Plan:
     """A plan that runs the strategy's weights() and the engine per config (dates and tickers from config 0)."""
     w0 = strategy.weights(data, **params[0])
-    return Plan(strategy.name, params, pd.DatetimeIndex(w0.index), list(w0.columns))
+    return Plan(strategy.name, params, pd.DatetimeIndex(w0.index), list(w0.columns), source=strategy)
 
 
 def decision_map(obs_index: pd.DatetimeIndex, dates: pd.DatetimeIndex) -> np.ndarray:
