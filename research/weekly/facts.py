@@ -230,14 +230,20 @@ class Prime:
         return self.flow[sectors].sum(axis=1, min_count=1).to_frame(BOOK), "sum of sectors"
 
     def book_legs(self) -> dict[str, pd.DataFrame]:
+        """The book's legs: its own BOOK rows, else the sum over sectors in the weeks where every sector that
+        reported a net flow reported the leg (a partial sum would misstate the book)."""
         out = {}
+        flows = self.flow[[s for s in SECTORS if s in self.flow.columns]]
         for name, frame in self.legs.items():
             if BOOK in frame.columns and frame[BOOK].notna().any():
                 out[name] = frame[[BOOK]]
-            else:
-                cols = [s for s in SECTORS if s in frame.columns]
-                if cols:
-                    out[name] = frame[cols].sum(axis=1, min_count=1).to_frame(BOOK)
+                continue
+            cols = [s for s in SECTORS if s in frame.columns]
+            if not cols:
+                continue
+            leg = frame[cols].reindex(index=flows.index, columns=flows.columns)
+            complete = (flows.notna() <= leg.notna()).all(axis=1)
+            out[name] = leg.sum(axis=1, min_count=1).where(complete).to_frame(BOOK)
         return out
 
     def week(self) -> pd.Timestamp | None:
