@@ -242,7 +242,7 @@ def streak_strip(flows: pd.DataFrame) -> Figure:
 
 
 def document(b: Brief) -> Any:
-    from research.report.render import KV, Document, Note, Section, Table
+    from research.report.render import KV, Document, Note, Raw, Section, Table, table_html
 
     f = b.facts
     head = Section("header", b.title)
@@ -269,8 +269,9 @@ def document(b: Brief) -> Any:
             sec.add(fig)
         secs.append(sec)
     if b.weeks is not None and not b.weeks.empty:
-        secs.append(Section("weeks", "Week by week", [Table(b.weeks, text=("published", "top buy", "top sell"))],
-                            pdf_new_page=False))
+        t = Table(b.weeks, text=("published", "top buy", "top sell"), pdf_records=True)
+        wide = Raw(f"<div style='overflow-x:auto'>{table_html(t)}</div>", [t])  # scrolls itself, not the page
+        secs.append(Section("weeks", "Week by week", [wide], pdf_new_page=False))
     if b.notes:
         secs.append(Section("omitted", "Not in this brief", [Note(n, "empty") for n in b.notes],
                             pdf_new_page=False))
