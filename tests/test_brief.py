@@ -256,3 +256,12 @@ def test_real_data(shared_data, tmp_path):
     assert b.sentences["positioning"][0].startswith("Leveraged funds' net position in E-mini S&P 500 ")
     assert {m["strategy"] for m in b.facts["models"]["models"]} >= {"cot_leveraged_funds"}
     assert (tmp_path / "brief.md").exists()
+
+
+def test_bad_as_of_is_a_clear_error(export):
+    from research.errors import ConfigError, DataError
+
+    with pytest.raises(DataError, match="nothing in prime book .* was public by then"):
+        brief(export, as_of="2020-06-01")
+    with pytest.raises(ConfigError, match="is not a date"):
+        brief(export, as_of="last tuesday")

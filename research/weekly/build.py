@@ -228,7 +228,12 @@ def brief(data: MarketData | str | Path = "synthetic", *, as_of: str | pd.Timest
     if inputs.close is not None:
         c = inputs.close[decision_times(inputs.close.index) <= at]
         close_end = c.index[-1] if len(c) else None
-    facts["sources"] = F.sources_section(F.public(inputs.panel, at), close_end, inputs.price_source)
+    seen = F.public(inputs.panel, at)
+    if seen.empty and close_end is None:
+        first = inputs.panel["available_at"].min() if len(inputs.panel) else None
+        raise DataError(f"--as-of {at}: nothing in {inputs.name} was public by then (its first publication: "
+                        f"{first}). Give a later --as-of.")
+    facts["sources"] = F.sources_section(seen, close_end, inputs.price_source)
     facts["definitions"] = {"percentile": PERCENTILE_TEXT, "streak": STREAK_TEXT, "history": VINTAGE_TEXT}
     notes = _notes(facts, inputs)
     title = f"Weekly flow brief: week ending {facts['week']}" if facts["week"] else "Weekly flow brief"

@@ -34,7 +34,7 @@ import pandas as pd
 
 import research.signals as sig
 from research.data.calendar import decision_times, session_table
-from research.data.universe import BASKET_MOST_SHORT, BASKET_VIP, BOOK, SECTORS
+from research.data.universe import BASKET_MOST_SHORT, BASKET_VIP, BOOK, SECTOR_ETFS, SECTORS
 from research.errors import ConfigError
 
 WINDOWS: dict[str, int] = {"1y": 52, "3y": 156, "5y": 260}
@@ -44,7 +44,8 @@ LEVELS: dict[str, str] = {"gross_leverage": "Gross leverage", "net_leverage": "N
                           "long_short_ratio": "The long/short ratio"}
 #: Prime-book metrics that make the Book and Sectors sections.
 PRIME_METRICS: tuple[str, ...] = ("net_flow", *LEGS, "buy_sell_ratio", "net_exposure", "retail_flow", *LEVELS)
-#: CFTC markets described in the positioning section, and their names.
+#: CFTC index markets the positioning section writes sentences about (its table adds the select-sector futures
+#: reported that week, entities named by their sector ETF).
 FUTURES: dict[str, str] = {"SPY": "E-mini S&P 500", "NDX": "E-mini Nasdaq-100", "RTY": "E-mini Russell 2000",
                            "VIX": "VIX futures"}
 POSITIONING: dict[str, str] = {"lev_money_net_pct_oi": "leveraged funds", "asset_mgr_net_pct_oi": "asset managers"}
@@ -309,7 +310,7 @@ def positioning_section(panel: pd.DataFrame) -> dict[str, Any] | None:
     """CFTC futures positioning: each market's net position as a share of open interest, by trader group."""
     out: dict[str, Any] = {}
     for metric, who in POSITIONING.items():
-        hist = history(panel, metric, list(FUTURES))
+        hist = history(panel, metric, [*FUTURES, *SECTOR_ETFS])
         if hist.empty:
             continue
         week = hist.dropna(how="all").index.max()

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from research.weekly.facts import LEVELS, WINDOWS
+from research.data.universe import SECTOR_ETFS
+from research.weekly.facts import FUTURES, LEVELS, WINDOWS
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 TITLES = {"book": "Book", "sectors": "Sectors", "positioning": "Futures positioning (CFTC)",
           "baskets": "Baskets", "models": "What the models say"}
 STRIP_WEEKS = 26
+FLAG_TEXT = {"fresh_buying_under_owned": "fresh buying, under-owned", "crowded": "crowded",
+             "hf_retail_divergence": "HF vs retail"}
 BAND_WEEKS = 156
 
 
@@ -71,7 +74,7 @@ def sector_table(sec: dict[str, Any]) -> pd.DataFrame:
                      "largest since": lg["since"] or ("data start" if lg["record"] else ""),
                      "net exposure": _f(r["net_exposure"], "{:.2f}"),
                      "exposure pct 1y": _p((r["net_exposure_pct"] or {}).get("1y")),
-                     "flags": ", ".join(r["flags"])})
+                     "flags": ", ".join(FLAG_TEXT.get(f, f) for f in r["flags"])})
     return pd.DataFrame(rows).set_index("sector")
 
 
@@ -80,7 +83,8 @@ def positioning_table(pos: dict[str, Any]) -> pd.DataFrame:
     for block in pos.values():
         for ent, lv in block["markets"].items():
             rec = lv["high"] if (lv["change"] or 0) >= 0 else lv["low"]
-            rows.append({"market": ent, "group": block["who"], "week": lv["as_of"],
+            label = FUTURES.get(ent) or f"{SECTOR_ETFS.get(ent, ent)} select sector"
+            rows.append({"market": label, "group": block["who"], "week": lv["as_of"],
                          "net % OI": _f(lv["value"]), "change": _f(lv["change"], "{:+.1f}"),
                          "streak": _f(lv["streak"], "{:+d}"), **{k: _p(lv["percentile"][k]) for k in WINDOWS},
                          "since": rec["since"] or ("data start" if rec["record"] else "")})
@@ -176,6 +180,7 @@ def to_json(b: Brief) -> str:
 def leverage_figure(levels: dict[str, pd.Series]) -> Figure:
     """Gross and net leverage over three years, each with the band its three years spanned (10th-90th
     percentile shaded, min-max dotted)."""
+    import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
     from research.report.figures import STYLE
@@ -193,7 +198,9 @@ def leverage_figure(levels: dict[str, pd.Series]) -> Figure:
             ax.plot(s.index, s.to_numpy(), color="#1f4e79", lw=1.2)
             ax.plot(s.index[-1:], s.to_numpy()[-1:], "o", color="#b03a2e", ms=4)
             ax.set_title(f"{name.replace('_', ' ')}: {s.iloc[-1]:.1f}")
-            ax.legend(loc="upper left", frameon=False)
+            ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 7)))
+            ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
+            ax.legend(loc="lower left", frameon=False)
         fig.subplots_adjust(left=0.06, right=0.98, bottom=0.14, top=0.86, wspace=0.18)
     return fig
 
@@ -211,7 +218,7 @@ def flow_bars(flows: pd.Series) -> Figure:
         ax.set_yticks(range(len(s)), list(s.index))
         ax.axvline(0, color="#444444", lw=0.8)
         ax.set_xlabel("net flow this week (usd mn)")
-        fig.subplots_adjust(left=0.2, right=0.98, bottom=0.8 / (0.28 * len(s) + 0.8), top=0.97)
+        fig.subplots_adjust(left=0.2, right=0.98, bottom=0.5 / (0.28 * len(s) + 0.8), top=0.97)
     return fig
 
 
@@ -233,7 +240,7 @@ def streak_strip(flows: pd.DataFrame) -> Figure:
         ticks = list(range(0, len(f), 4))
         ax.set_xticks(ticks, [f.index[i].strftime("%Y-%m-%d") for i in ticks])
         ax.set_xlabel(f"week (last {len(f)}): green net bought, red net sold, grey not reported")
-        fig.subplots_adjust(left=0.2, right=0.98, bottom=0.75 / (0.24 * f.shape[1] + 0.9), top=0.97)
+        fig.subplots_adjust(left=0.2, right=0.98, bottom=0.5 / (0.24 * f.shape[1] + 0.9), top=0.97)
     return fig
 
 
