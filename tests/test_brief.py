@@ -173,6 +173,22 @@ def test_missing_data_omits_the_sentence(tmp_path):
     assert any("gross_leverage" in n for n in b.notes)
 
 
+def test_a_missing_week_breaks_the_change_and_the_streak(tmp_path):
+    rows = export_rows()
+    gone = (rows["as_of"] == d(N - 2)) & rows["sector"].isin(["BOOK", "Health Care"])
+    path = tmp_path / "hole.csv"
+    rows[~gone].to_csv(path, index=False)
+    b = brief(path)
+    g = b.facts["book"]["levels"]["gross_leverage"]
+    assert g["change"] is None and g["streak"] is None and g["previous"] is None
+    assert g["percentile"]["3y"] == {"pct": 60.0, "n": 155}  # 93 of the 155 weeks left below 205.5 (208 gone)
+    assert b.sentences["book"][1] == ("Gross leverage is 205.5%; the 60th percentile over three years "
+                                      "(59th over one year).")  # 30 of 51
+    hc = {r["sector"]: r for r in b.facts["sectors"]["rows"]}["Health Care"]
+    assert hc["streak"] == 1
+    assert not any(s.startswith("Health Care was net bought") for s in b.sentences["sectors"])
+
+
 def test_as_of_uses_only_what_was_public_then(tmp_path):
     """The brief as of week 150's publication is unchanged when every row published later is perturbed, and a
     revision counts only once it is public."""

@@ -13,9 +13,10 @@ Definitions (stated once, used by every section, the prose and the JSON):
   in the previous N weeks (`as_of` in [w - 7N days, w), this week excluded) strictly below this week's value.
   Given only when the history reaches back N weeks (its first week at most w - 7N days + 3 days, a holiday
   tolerance); `n` says how many weeks the window held.
-- **streak**: consecutive reported weeks with the same sign (net buying > 0, net selling < 0; for a level, its
-  weekly change: rises > 0, falls < 0), counted by `research.signals.streak`: a week missing for this entity
-  while others report ends it.
+- **weekly change**: this week's value minus the previous week's; unknown (None) when that week is missing (the
+  previous value is more than 10 days older, or the entity is missing in a week others report).
+- **streak**: consecutive weeks with the same sign (net buying > 0, net selling < 0; for a level, its weekly
+  change: rises > 0, falls < 0), counted by `research.signals.streak`; a missing week ends it.
 - **highest / lowest since**: the latest earlier week whose value was at least (at most) this week's; none means
   a record in the data, whose first week is given. "Largest net buying since" applies this to a positive flow,
   "largest net selling since" to a negative one.
@@ -39,6 +40,7 @@ from research.errors import ConfigError
 
 WINDOWS: dict[str, int] = {"1y": 52, "3y": 156, "5y": 260}
 TOLERANCE = pd.Timedelta(days=3)
+MAX_STEP = pd.Timedelta(days=10)  # a longer step between two reported weeks is a missing week
 LEGS: tuple[str, ...] = ("long_buys", "long_sells", "short_sales", "short_covers")
 LEVELS: dict[str, str] = {"gross_leverage": "Gross leverage", "net_leverage": "Net leverage",
                           "long_short_ratio": "The long/short ratio"}
@@ -144,12 +146,23 @@ def since(s: pd.Series, higher: bool) -> dict[str, Any]:
     return {"since": _day(d), "weeks": int(round((w - d).days / 7)), "record": False, "first": _day(s.index[0])}
 
 
+def with_gaps(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` (as_of x entity) with an all-NaN row a week after each reported week that is followed by a step
+    longer than MAX_STEP, so that changes and streaks do not span a missing week."""
+    idx = pd.DatetimeIndex(frame.index)
+    if len(idx) < 2:
+        return frame
+    step = idx[1:] - idx[:-1]
+    holes = idx[:-1][step > MAX_STEP] + pd.Timedelta(days=7)
+    return frame if holes.empty else frame.reindex(idx.union(holes))
+
+
 def level_facts(frame: pd.DataFrame, entity: str, week: pd.Timestamp) -> dict[str, Any] | None:
     """Value, weekly change, streak of rises/falls, percentiles and records of a level (leverage, a ratio, a
     position); None when the entity has no value in `week`."""
     if entity not in frame.columns or week not in frame.index or pd.isna(frame.at[week, entity]):
         return None
-    col = frame[[entity]].loc[:week]
+    col = with_gaps(frame[[entity]].loc[:week].dropna())
     s = col[entity].dropna()
     diff = col.diff()
     change = diff.at[week, entity]
@@ -166,7 +179,7 @@ def flow_facts(flows: pd.DataFrame, entity: str, week: pd.Timestamp) -> dict[str
     """Net flow, its buying/selling streak and how large it is against earlier weeks of the same sign."""
     if entity not in flows.columns or week not in flows.index or pd.isna(flows.at[week, entity]):
         return None
-    col = flows[[entity]].loc[:week]
+    col = with_gaps(flows[[entity]].loc[:week].dropna())
     v = float(col.at[week, entity])
     streaks = sig.streak(col)[entity]
     streak = streaks.at[week]
@@ -269,7 +282,7 @@ def sector_section(prime: Prime, week: pd.Timestamp, gross_pct_3y: float | None)
     sectors = [s for s in SECTORS if s in prime.flow.columns]
     if not sectors or week not in prime.flow.index:
         return None
-    flows = prime.flow[sectors].loc[:week]
+    flows = with_gaps(prime.flow[sectors].loc[:week].dropna(how="all"))
     now = flows.loc[week].dropna().sort_values(ascending=False, kind="stable")
     if now.empty:
         return None
