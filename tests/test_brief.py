@@ -281,3 +281,19 @@ def test_bad_as_of_is_a_clear_error(export):
         brief(export, as_of="2020-06-01")
     with pytest.raises(ConfigError, match="is not a date"):
         brief(export, as_of="last tuesday")
+
+
+def test_models_link_their_latest_tearsheet_on_the_same_data(market, tmp_path):
+    from research.weekly.models import model_section
+
+    for stamp, data in (("20240101T000000Z", market.name), ("20240301T000000Z", market.name),
+                        ("20240401T000000Z", "real(elsewhere)")):
+        run = tmp_path / "fresh_flow_low_exposure" / stamp
+        run.mkdir(parents=True)
+        (run / "config.json").write_text(json.dumps({"data": data}))
+        (run / "tearsheet.html").write_text("<html></html>")
+    at = F.moment("2024-06-12", market.index[-1])
+    got = {m["strategy"]: m["tearsheet"] for m in model_section(market, at, runs=tmp_path)["models"]}
+    assert got["fresh_flow_low_exposure"] == str(tmp_path / "fresh_flow_low_exposure" / "20240301T000000Z" /
+                                                 "tearsheet.html")
+    assert got["crowding_overlay"] is None

@@ -54,6 +54,17 @@ class Inputs:
                             "../shared/data, or a prime-book export (docs/primebook_schema.md).")
         return cls.load(load_data(str(data)))
 
+    def rules(self) -> dict[str, str]:
+        """Each panel source's publication rule (the market's own, else the real-data loaders')."""
+        from research.data.real import LAG_RULES
+
+        out = dict(LAG_RULES)
+        panels = [s for s in (self.market.sources if self.market is not None else ()) if s.kind == "panel"]
+        out.update({s.name: s.lag_rule for s in panels})
+        if self.market is not None and self.market.synthetic and len(panels) == 1:
+            out["synthetic"] = panels[0].lag_rule
+        return out
+
     def latest(self) -> pd.Timestamp:
         """The latest moment anything in the data became public (the default as-of)."""
         ends = []
@@ -233,7 +244,7 @@ def brief(data: MarketData | str | Path = "synthetic", *, as_of: str | pd.Timest
         first = inputs.panel["available_at"].min() if len(inputs.panel) else None
         raise DataError(f"--as-of {at}: nothing in {inputs.name} was public by then (its first publication: "
                         f"{first}). Give a later --as-of.")
-    facts["sources"] = F.sources_section(seen, close_end, inputs.price_source)
+    facts["sources"] = F.sources_section(seen, close_end, inputs.price_source, inputs.rules())
     facts["definitions"] = {"percentile": PERCENTILE_TEXT, "streak": STREAK_TEXT, "history": VINTAGE_TEXT}
     notes = _notes(facts, inputs)
     title = f"Weekly flow brief: week ending {facts['week']}" if facts["week"] else "Weekly flow brief"

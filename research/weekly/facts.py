@@ -359,18 +359,22 @@ def basket_section(close: pd.DataFrame | None, at: pd.Timestamp) -> dict[str, An
     return {"as_of": _day(end), "vip": vip, "most_short": short, "periods": periods}
 
 
-def sources_section(panel: pd.DataFrame, close_end: pd.Timestamp | None, price_source: str | None
-                    ) -> list[dict[str, Any]]:
-    """Per source: its latest week and when that week was published (all public at the as-of moment)."""
+def sources_section(panel: pd.DataFrame, close_end: pd.Timestamp | None, price_source: str | None,
+                    rules: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Per source: its latest week, when that week was published (all public at the as-of moment) and its
+    publication rule (`rules`: by source name, or by the part before ':' as in prime_book:FILE)."""
+    rules = rules or {}
     out = []
     for src, g in panel.groupby("source", sort=True):
         last = g["as_of"].max()
+        rule = rules.get(str(src)) or rules.get(str(src).split(":")[0], "")
         out.append({"source": str(src), "latest_week": _day(last),
-                    "published": str(g.loc[g["as_of"] == last, "available_at"].max()),
+                    "published": str(g.loc[g["as_of"] == last, "available_at"].max()), "rule": rule,
                     "metrics": int(g["metric"].nunique()), "rows": int(len(g))})
     if close_end is not None:
         out.append({"source": f"prices ({price_source})", "latest_week": _day(close_end),
-                    "published": f"{_day(close_end)} close", "metrics": None, "rows": None})
+                    "published": f"{_day(close_end)} close", "rule": "a close is public at its session's close",
+                    "metrics": None, "rows": None})
     return out
 
 

@@ -48,6 +48,9 @@ def book_table(book: dict[str, Any]) -> pd.DataFrame:
                      "streak": _f(f["streak"], "{:+d}"), **{k: "" for k in WINDOWS},
                      "record": (f"largest since {f['largest']['since']}" if f["largest"]["since"] else
                                 "largest in the data" if f["largest"]["record"] else "")})
+        for leg in ("long_buys", "long_sells", "short_sales", "short_covers"):
+            if leg in legs:
+                rows.append({"": f"  {leg.replace('_', ' ')}", "value": _f(legs[leg])})
         if "buy_sell_ratio" in legs:
             rows.append({"": "long buys / short sales", "value": _f(legs["buy_sell_ratio"], "{:.2f}")})
     for metric, label in LEVELS.items():
@@ -163,8 +166,8 @@ def markdown(b: Brief) -> str:
 
 
 def sources_table(f: dict[str, Any]) -> pd.DataFrame:
-    return pd.DataFrame([{"source": s["source"], "latest week": s["latest_week"], "published": s["published"]}
-                         for s in f["sources"]]).set_index("source")
+    return pd.DataFrame([{"source": s["source"], "latest week": s["latest_week"], "published": s["published"],
+                          "publication rule": s["rule"]} for s in f["sources"]]).set_index("source")
 
 
 def to_json(b: Brief) -> str:
@@ -256,7 +259,7 @@ def document(b: Brief) -> Any:
     head.add(KV([("as of", f"{f['as_of']} New York (only data public by then)"), ("week ending", f["week"] or "n/a"),
                  ("data", f["data"]), ("percentile", f["definitions"]["percentile"])]))
     head.add(Table(sources_table(f), caption="Sources: each one's latest week and when it was published",
-                   text=("latest week", "published")))
+                   text=("latest week", "published", "publication rule")))
     secs = [head]
     tabs = tables(b)
     for key, title in TITLES.items():
