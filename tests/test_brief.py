@@ -297,3 +297,16 @@ def test_models_link_their_latest_tearsheet_on_the_same_data(market, tmp_path):
     assert got["fresh_flow_low_exposure"] == str(tmp_path / "fresh_flow_low_exposure" / "20240301T000000Z" /
                                                  "tearsheet.html")
     assert got["crowding_overlay"] is None
+
+
+def test_cli_brief(export, tmp_path, capsys):
+    from research.cli import main
+
+    assert main(["brief", "--data", str(export), "--out", str(tmp_path), "--weeks", "2",
+                 "--as-of", d(N - 1)]) == 0  # the Friday's close: the week is not public until Monday
+    out = capsys.readouterr().out
+    assert f"Weekly flow brief: week ending {d(N - 2)}" in out
+    assert {p.name for p in tmp_path.iterdir()} == {"brief.json", "brief.md", "brief.html", "brief.pdf"}
+    assert len(json.loads((tmp_path / "brief.json").read_text())["weeks"]) == 2
+    assert main(["brief", "--data", str(tmp_path / "nope.csv")]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
