@@ -204,6 +204,21 @@ def cmd_walkforward(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_brief(args: argparse.Namespace) -> int:
+    from research.weekly import brief
+
+    out = Path(args.out) if args.out else Path("results") / "brief"
+    b = brief(args.data, as_of=args.as_of, out=out, weeks=args.weeks)
+    print(b.title)
+    for sentences in b.sentences.values():
+        for line in sentences:
+            print(f"- {line}")
+    for note in b.notes:
+        print(f"  ({note})")
+    print("\n" + "\n".join(f"{kind}: {path}" for kind, path in b.files.items()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="flowbt", description="Backtest hedge-fund flow signals on sector ETFs.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -287,6 +302,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"baseline folder (default {BASELINES_DIR}, relative to the working directory)")
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_regress)
+
+    s = sub.add_parser("brief", help="the weekly flow brief: book, sectors, positioning, baskets, what the models say")
+    s.add_argument("--data", default="synthetic",
+                   help="'synthetic', a data directory like ../shared/data, or a prime-book export (CSV/XLSX)")
+    s.add_argument("--as-of", dest="as_of", help="use only data public by then: YYYY-MM-DD (that day's close) "
+                   "or 'YYYY-MM-DD HH:MM' New York time (default: the latest publication in the data)")
+    s.add_argument("--out", help="folder for brief.json/.md/.html/.pdf (default results/brief)")
+    s.add_argument("--weeks", type=int, default=0, help="also tabulate the headline facts of the last N weeks")
+    s.set_defaults(func=cmd_brief)
 
     d = sub.add_parser("data", help="data utilities").add_subparsers(dest="data_command", required=True)
     s = d.add_parser("validate", help="check a prime-book export against the schema")
