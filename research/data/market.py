@@ -35,6 +35,8 @@ class MarketData:
     synthetic: bool = False
     truth: Any = None
     sources: tuple[SourceInfo, ...] = field(default=())
+    notes: tuple[str, ...] = field(default=())  # data notes a run copies to its log ("TICKER: ..." lines)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # e.g. basket_coverage (research.data.real)
 
     @property
     def index(self) -> pd.DatetimeIndex:
@@ -43,6 +45,11 @@ class MarketData:
     def flow(self, metric: str, entities: list[str] | None = None, field: str = "value") -> pd.DataFrame:
         """`metric` as known at each session's decision time (see `research.data.panel.align`)."""
         return align(self.panel, self.index, metric, entities=entities, field=field)
+
+    def notes_for(self, tickers: list[str]) -> list[str]:
+        """The data notes about `tickers` (lines starting 'TICKER:'), for a run's log."""
+        want = {str(t) for t in tickers}
+        return [n for n in self.notes if n.split(":", 1)[0] in want]
 
     def metrics(self) -> list[str]:
         return sorted(self.panel["metric"].unique())
