@@ -53,9 +53,9 @@ class Strategy:
         return out
 
     def missing_data(self, data: MarketData) -> list[str]:
-        """Metrics this strategy needs that `data` lacks."""
+        """Metrics this strategy needs that `data` lacks; a need "a|b" is met by either (alternative sources)."""
         have = set(data.metrics()) | {f"price:{t}" for t in data.prices.tickers}
-        return [n for n in self.needs if n not in have]
+        return [n for n in self.needs if not any(alt in have for alt in n.split("|"))]
 
     def target_weights(self, data: MarketData, overrides: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """Target weights for `data`, after checking the data needs."""

@@ -63,6 +63,10 @@ def weights(
     if not 0.0 <= low < high <= 1.0:
         raise ConfigError(f"cot_leveraged_funds: need 0 <= low < high <= 1, got low={low}, high={high}")
     net = cot_observations(data, "lev_money_net_pct_oi", [MARKET])
+    weeks = int(net[MARKET].notna().sum())
+    if weeks <= min_weeks:
+        raise ConfigError(f"cot_leveraged_funds: {weeks} weeks of history; min_weeks is {min_weeks}, so no week has "
+                          "a score. Give a longer CFTC history or a smaller min_weeks.")
     score = standardise(net, how, window, min_weeks)[MARKET].ffill()
     score = score[score.first_valid_index():] if score.notna().any() else score.iloc[:0]
     expo = pd.Series(base_weight, index=score.index)
