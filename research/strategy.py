@@ -57,6 +57,12 @@ class Strategy:
         have = set(data.metrics()) | {f"price:{t}" for t in data.prices.tickers}
         return [n for n in self.needs if not any(alt in have for alt in n.split("|"))]
 
+    def data_read(self, data: MarketData) -> list[str]:
+        """For each need with alternatives ("a|b"), the line saying which one `data` provides (for the run log)."""
+        have = set(data.metrics()) | {f"price:{t}" for t in data.prices.tickers}
+        return [f"{self.name} needs {n}: reads {next(a for a in n.split('|') if a in have)}"
+                for n in self.needs if "|" in n and any(a in have for a in n.split("|"))]
+
     def target_weights(self, data: MarketData, overrides: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """Target weights for `data`, after checking the data needs."""
         missing = self.missing_data(data)

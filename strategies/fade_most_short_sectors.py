@@ -2,13 +2,15 @@
 
 Hypothesis: hedge funds' short selling is informed, so the sectors where their net short selling over the
 last weeks is heaviest against its own history lag the sectors they short least.
-Data (`source`): ``prime_book`` — per-sector `short_sales` (<= 0) and `short_covers` (>= 0) from the weekly prime
+Data: by `source`, ``prime_book`` — per-sector `short_sales` (<= 0) and `short_covers` (>= 0) from the weekly prime
 book (public Tuesday); ``finra`` — FINRA short interest per GICS sector (`research.data.short_positioning`):
 net shorting = minus `si_change_pct`, the sector's change of short interest since the previous report at
 constant prices (twice a month, public on FINRA's 8th business day); ``auto`` (default) reads the prime book when
-the panel has it, else FINRA, and the run's config records the source used.
+the panel has it, else FINRA (the run log names the metrics read).
 Signal: net shorting summed over `weeks` weeks, z-scored over `window` weeks per sector. On FINRA data a week
-is a report (two a month), so `weeks` and `window` are halved, rounded up (4 weeks -> 2 reports, 156 -> 78). Book: short the `n` lowest z (most shorted), long the `n` highest, dollar-neutral, gross 1.
+is a report (two a month), so `weeks` and `window` are halved, rounded up (4 weeks -> 2 reports, 156 -> 78), and
+the weights start at the first report (2018-01 in ../shared/data), not with decades of an empty book.
+Book: short the `n` lowest z (most shorted), long the `n` highest, dollar-neutral, gross 1.
 Score (`signal`): that z-score (higher = less shorted = long; NaN where unpriced or without history).
 Mechanism: none planted.
 """
@@ -19,6 +21,7 @@ import pandas as pd
 
 import research.signals as sig
 from research.data.market import MarketData
+from research.errors import ConfigError
 from research.strategy import Strategy
 from strategies._common import (
     SECTOR_TICKERS,
@@ -57,6 +60,16 @@ def periods(data: MarketData, source: str, weeks: int, window: int) -> tuple[int
     return weeks, window
 
 
+def start(data: MarketData, source: str) -> pd.Timestamp | None:
+    """Where the weights start: the first FINRA report's decision session, or None (every decision session)."""
+    if resolve_source(data, source) == "prime_book":
+        return None
+    flows = net_shorting(data, source)
+    if flows.empty:
+        raise ConfigError(f"fade_most_short_sectors: no FINRA sector report is public within {data.name}.")
+    return flows.index[0]
+
+
 def shorting_z(data: MarketData, weeks: int, window: int, source: str = "auto") -> pd.DataFrame:
     """Net shorting summed over `weeks` weeks, z-scored over `window` weeks, on observed weeks (NaN unpriced)."""
     flows = net_shorting(data, source)
@@ -70,12 +83,12 @@ def weights(data: MarketData, *, weeks: int = 4, window: int = 156, n: int = 3, 
     z = shorting_z(data, weeks, window, source)
     side = sig.top_n(z, n).astype(float) - sig.bottom_n(z, n).astype(float)
     book = sig.weights_from_scores(side, mask=side != 0, method="equal", net=0.0, long_short=True)
-    return on_decisions(book, data)
+    return on_decisions(book, data).loc[start(data, source):]
 
 
 def signal(data: MarketData, *, weeks: int = 4, window: int = 156, source: str = "auto", **_: object) -> pd.DataFrame:
     """The z-score of recent net shorting the book ranks sectors by (higher = less shorted = long)."""
-    return scores_on_decisions(shorting_z(data, weeks, window, source), data)
+    return scores_on_decisions(shorting_z(data, weeks, window, source), data).loc[start(data, source):]
 
 
 STRATEGY = Strategy(

@@ -6,9 +6,9 @@ from typing import Any
 
 from research.data.market import MarketData
 from research.errors import ConfigError
-from research.sweep.plans import Plan
+from research.sweep.plans import Plan, decision_map
 from research.sweep.plans._zbook import prepare_zbook, rows_many_nb, rows_nb, sweep_nb, weights_nb
-from strategies.fade_most_short_sectors import net_shorting, periods
+from strategies.fade_most_short_sectors import net_shorting, periods, start
 
 __all__ = ["prepare", "rows_many_nb", "rows_nb", "sweep_nb", "weights_nb"]
 
@@ -21,6 +21,11 @@ def prepare(data: MarketData, params: list[dict[str, Any]]) -> Plan:
     # On FINRA data weeks and window count reports (the strategy's `periods`); the kernel gets them converted.
     conv = [{**p, **dict(zip(("weeks", "window"), periods(data, source, int(p["weeks"]), int(p["window"])),
                              strict=True))} for p in params]
-    plan = prepare_zbook("fade_most_short_sectors", __name__, data, net_shorting(data, source), conv)
+    series = net_shorting(data, source)
+    plan = prepare_zbook("fade_most_short_sectors", __name__, data, series, conv)
     plan.params = params
+    first = start(data, source)
+    if first is not None:  # the strategy's weights start at the first FINRA report
+        plan.dates = plan.dates[plan.dates >= first]
+        plan.arrays = (plan.arrays[0], decision_map(series.index, plan.dates))
     return plan
