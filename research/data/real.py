@@ -18,8 +18,9 @@ positioning (`research.data.short_positioning`); with baskets/GVIP.csv, HF_VIP. 
 the ETFs, on the ETFs' sessions (a basket's later closes are cut; noted), with no open price (NaN: fill at the
 close). Their coverage goes to `MarketData.notes`, which a run copies to its log.
 
-The whole assembly is stored as parquet (`research.data.store`) keyed by every input file's content hash and the
-parsers' code: a warm load reads it back.
+Each source is parsed once and stored as parquet (`research.data.store`: prices, cftc, 13f, finra, stocks), keyed
+by its files' content hashes and its parser's code; the assembly (baskets, sector positioning, the merged panel)
+is stored too, keyed by every input file and all of that code, so a warm load only reads it back.
 """
 
 from __future__ import annotations
@@ -57,14 +58,48 @@ MODULES = ("research.data.real", "research.data.prices", "research.data.cftc", "
            "research.data._parsing", "research.data.calendar", "research.data.universe")
 
 
-def _prices(base: Path) -> Prices:
+def _files(base: Path, sub: str, pattern: str = "*") -> list[Path]:
+    return sorted(f for f in (base / sub).glob(pattern) if f.is_file()) if (base / sub).is_dir() else []
+
+
+def _rel(f: Path, base: Path) -> str:
+    return str(Path(f).resolve().relative_to(base)) if Path(f).resolve().is_relative_to(base) else str(f)
+
+
+def _stored(name: str, base: Path, files: list[Path], modules: tuple[str, ...],
+            build: Callable[[], tuple[store.Frames, dict[str, Any]]]) -> tuple[store.Frames, dict[str, Any]]:
+    """One source, parsed once and then read from the store (`research.data.store`)."""
+    frames, meta, _ = store.cached(name, base, files, (*modules, "research.data.real"), build, extra=str(base))
+    return frames, meta
+
+
+_PARSE = ("research.data._parsing", "research.data.calendar", "research.data.panel", "research.data.universe")
+
+
+def _prices(base: Path) -> tuple[Prices, pd.DataFrame]:
+    """The ETF prices (adjusted) and their unadjusted closes (`Close`, the traded price) for dollar values."""
     sub = base / "prices"
-    if sub.is_dir():
-        return load_prices(sub)
-    if any(base.glob("*.csv")):
-        return load_prices(base)
-    raise DataError(f"{base}: no prices/ folder and no CSV files. Put Yahoo-style <TICKER>.csv files in "
-                    f"{sub}, or fill the yfinance cache with `flowbt data fetch-prices`.")
+    if not sub.is_dir() and not any(base.glob("*.csv")):
+        raise DataError(f"{base}: no prices/ folder and no CSV files. Put Yahoo-style <TICKER>.csv files in "
+                        f"{sub}, or fill the yfinance cache with `flowbt data fetch-prices`.")
+    folder = sub if sub.is_dir() else base
+
+    def build() -> tuple[store.Frames, dict[str, Any]]:
+        from research.data.prices import read_price_csv
+
+        p = load_prices(folder)
+        raw = {}
+        for f in sorted(folder.glob("*.csv")):
+            r = read_price_csv(f).raw
+            if "Close" in r.columns:
+                raw[f.stem] = r["Close"]
+        frames = {"close": p.close, "open": p.open, "raw_close": pd.DataFrame(raw)}
+        if p.volume is not None:
+            frames["volume"] = p.volume
+        return frames, {"source": p.source, "notes": list(p.notes)}
+
+    fr, meta = _stored("prices", base, sorted(folder.glob("*.csv")), ("research.data.prices", *_PARSE), build)
+    return Prices(fr["close"], fr["open"], fr.get("volume"), meta["source"], tuple(meta["notes"])), fr["raw_close"]
 
 
 def _info(name: str, kind: str, panel: pd.DataFrame, detail: str) -> SourceInfo:
@@ -72,47 +107,80 @@ def _info(name: str, kind: str, panel: pd.DataFrame, detail: str) -> SourceInfo:
                       missing=0, lag_rule=LAG_RULES.get(name, "available_at as given"), detail=detail)
 
 
-def _files_text(files: list[Path], base: Path) -> str:
-    return ", ".join(str(f.relative_to(base)) for f in files)
-
-
 def _cftc(base: Path) -> list[tuple[pd.DataFrame, SourceInfo]]:
     from research.data import cftc
 
-    panel, read, skipped = cftc.load_cftc_folder(base / "cftc_tff")
+    def build() -> tuple[store.Frames, dict[str, Any]]:
+        panel, read, skipped = cftc.load_cftc_folder(base / "cftc_tff")
+        return {"panel": panel}, {"read": {k: [_rel(f, base) for f in v] for k, v in read.items()},
+                                  "skipped": [[_rel(f, base), why] for f, why in skipped]}
+
+    fr, meta = _stored("cftc", base, _files(base, "cftc_tff"), ("research.data.cftc", *_PARSE), build)
     out = []
-    for src, part in panel.groupby("source", sort=True):
-        files = read.get(str(src), [])
+    for src, part in fr["panel"].groupby("source", sort=True):
         detail = (f"{part['entity'].nunique()} markets, {part['metric'].nunique()} metrics; files read: "
-                  f"{_files_text(files, base)}")
-        if skipped:
-            detail += "; skipped: " + "; ".join(f"{f.relative_to(base)} ({why})" for f, why in skipped)
+                  + ", ".join(meta["read"].get(str(src), [])))
+        if meta["skipped"]:
+            detail += "; skipped: " + "; ".join(f"{f} ({why})" for f, why in meta["skipped"])
         out.append((part, _info(str(src), "panel", part, detail)))
     return out
 
 
-def _finra(base: Path, prices: Prices, notes: list[str]) -> tuple[list[tuple[pd.DataFrame, SourceInfo]],
-                                                                   dict[str, pd.Series], list[pd.DataFrame]]:
+def _reference(base: Path) -> list[Path]:
+    return _files(base, "reference", "*.csv")
+
+
+def _thirteenf(base: Path) -> tuple[pd.DataFrame, SourceInfo]:
+    from research.data import thirteenf
+    from research.data.gics import load_gics
+
+    def build() -> tuple[store.Frames, dict[str, Any]]:
+        return {"panel": thirteenf.load_13f(base / "13f", load_gics(base))}, {}
+
+    fr, _ = _stored("13f", base, _files(base, "13f") + _reference(base),
+                    ("research.data.thirteenf", "research.data.gics", *_PARSE), build)
+    p = fr["panel"]
+    return p, _info("13f", "panel", p, f"{p['entity'].nunique()} entities, {p['metric'].nunique()} metrics; files: "
+                    + ", ".join(_rel(f, base) for f in _files(base, "13f")))
+
+
+def _short_interest(base: Path) -> tuple[pd.DataFrame, list[Path]]:
+    from research.data import finra
+
+    files = _files(base, "finra", "*.csv")
+
+    def build() -> tuple[store.Frames, dict[str, Any]]:
+        return {"si": finra.load_short_interest_files(files)}, {}
+
+    fr, _ = _stored("finra", base, files, ("research.data.finra", "research.data.gics", *_PARSE), build)
+    return fr["si"], files
+
+
+def _stock_closes(base: Path) -> pd.DataFrame:
+    from research.data import baskets
+
+    def build() -> tuple[store.Frames, dict[str, Any]]:
+        return {"closes": baskets.load_closes(base / "stocks")}, {}
+
+    fr, _ = _stored("stocks", base, _files(base, "stocks", "*.csv"), ("research.data.baskets", "research.data.gics"),
+                    build)
+    return fr["closes"]
+
+
+def _finra(base: Path, prices: Prices, raw_close: pd.DataFrame, notes: list[str]
+           ) -> tuple[list[tuple[pd.DataFrame, SourceInfo]], dict[str, pd.Series], list[pd.DataFrame]]:
     """FINRA sector positioning and, with stocks/, the MOST_SHORT baskets (levels, coverage tables)."""
-    from research.data import baskets, finra
+    from research.data import baskets
     from research.data.gics import load_gics
     from research.data.membership import load_membership
-    from research.data.prices import read_price_csv
     from research.data.short_positioning import sector_positioning
 
-    files = sorted((base / "finra").glob("*.csv"))
-    si = finra.load_short_interest_files(files)
+    si, files = _short_interest(base)
     gics = load_gics(base)
     members = load_membership(base)
-    closes = baskets.load_closes(base / "stocks") if (base / "stocks").is_dir() else pd.DataFrame(
+    closes = _stock_closes(base) if (base / "stocks").is_dir() else pd.DataFrame(
         index=pd.DatetimeIndex([], name="date"))
-    etf_raw = {}
-    for f in sorted((base / "prices").glob("*.csv")):
-        raw = read_price_csv(f).raw
-        if "Close" in raw.columns:
-            etf_raw[f.stem] = raw["Close"]
-    etf_closes = pd.DataFrame(etf_raw) if etf_raw else None
-    panel = sector_positioning(si, gics, members, closes, etf_closes)
+    panel = sector_positioning(si, gics, members, closes, raw_close if len(raw_close.columns) else None)
     n_rev, n_split = int(si["revised"].sum()), int(si["split"].sum())
     span = f"{si['settlement_date'].min().date()} -> {si['settlement_date'].max().date()}"
     in_index = members.is_member(si["symbol"], si["settlement_date"])
@@ -144,11 +212,10 @@ def _finra(base: Path, prices: Prices, notes: list[str]) -> tuple[list[tuple[pd.
     return sources, levels, coverage
 
 
-def _panels(base: Path, prices: Prices, notes: list[str]) -> tuple[list[tuple[pd.DataFrame, SourceInfo]],
-                                                                    dict[str, pd.Series], list[pd.DataFrame]]:
+def _panels(base: Path, prices: Prices, raw_close: pd.DataFrame, notes: list[str]
+            ) -> tuple[list[tuple[pd.DataFrame, SourceInfo]], dict[str, pd.Series], list[pd.DataFrame]]:
     """Every positioning source present under `base`, parsed into validated panels with their provenance."""
-    from research.data import primebook, thirteenf
-    from research.data.gics import load_gics
+    from research.data import primebook
 
     found: list[tuple[pd.DataFrame, SourceInfo]] = []
     levels: dict[str, pd.Series] = {}
@@ -156,17 +223,14 @@ def _panels(base: Path, prices: Prices, notes: list[str]) -> tuple[list[tuple[pd
     if (base / "cftc_tff").is_dir():
         found += _cftc(base)
     if (base / "13f").is_dir():
-        p = thirteenf.load_13f(base / "13f", load_gics(base))
-        found.append((p, _info("13f", "panel", p, f"{p['entity'].nunique()} entities, {p['metric'].nunique()} "
-                                                  "metrics")))
+        found.append(_thirteenf(base))
     if (base / "finra").is_dir():
-        more, levels, coverage = _finra(base, prices, notes)
+        more, levels, coverage = _finra(base, prices, raw_close, notes)
         found += more
-    if (base / "primebook").is_dir():
-        for f in sorted(base.glob("primebook/*")):
-            if f.suffix.lower() in (".csv", ".xlsx"):
-                p = primebook.load_primebook(f)
-                found.append((p, _info("prime_book", "panel", p, f"{f.name}: {p['entity'].nunique()} entities")))
+    for f in _files(base, "primebook"):
+        if f.suffix.lower() in (".csv", ".xlsx"):
+            p = primebook.load_primebook(f)
+            found.append((p, _info("prime_book", "panel", p, f"{f.name}: {p['entity'].nunique()} entities")))
     return found, levels, coverage
 
 
@@ -212,8 +276,8 @@ def _gvip(base: Path, index: pd.DatetimeIndex, notes: list[str]) -> tuple[pd.Ser
 
 def _build(base: Path) -> tuple[store.Frames, dict[str, Any]]:
     notes: list[str] = []
-    prices = _prices(base)
-    found, levels, coverage = _panels(base, prices, notes)
+    prices, raw_close = _prices(base)
+    found, levels, coverage = _panels(base, prices, raw_close, notes)
     infos = [SourceInfo(name=f"prices ({prices.source})", kind="prices", start=prices.close.index[0],
                         end=prices.close.index[-1], rows=int(prices.close.notna().sum().sum()),
                         missing=int(prices.close.isna().sum().sum()),
