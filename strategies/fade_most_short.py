@@ -73,5 +73,5 @@ STRATEGY = Strategy(
     weights=weights,
     mode="dollar_neutral",
     mechanism=None,
-    tags=("basket", "short interest"),
+    tags=("basket", "short interest", "history"),
 )

@@ -102,5 +102,5 @@ STRATEGY = Strategy(
     signal=signal,
     mode="dollar_neutral",
     mechanism=None,
-    tags=("sector", "short interest"),
+    tags=("sector", "short interest", "history"),
 )
