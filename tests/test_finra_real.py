@@ -139,3 +139,32 @@ def test_short_history_says_so(real) -> None:
     short = dataclasses.replace(real, panel=real.panel[real.panel["as_of"] < "2017-06-01"])
     with pytest.raises(ConfigError, match="weeks of history; min_weeks is 52"):
         strategies.get("cot_leveraged_funds").target_weights(short)
+
+
+def test_no_look_ahead_in_the_basket_from_raw_finra_rows(shared_data: Path, real) -> None:
+    """Every raw FINRA row published after the cut perturbed, the basket rebuilt: its members and level before the
+    cut are unchanged, and so are fade_most_short's weights; after the cut the basket does change."""
+    from research.data.real import _short_interest, _stock_closes
+
+    si, _ = _short_interest(shared_data.resolve())
+    closes = _stock_closes(shared_data.resolve())
+    m = load_membership(shared_data)
+    late = (si["available_at"] > CUT).to_numpy()
+    pert = si.copy()
+    pert.loc[late, "short_interest"] = pert.loc[late, "short_interest"] * np.random.default_rng(1).uniform(
+        0.1, 10.0, late.sum())
+    a, b = (baskets.most_short_members(x, m) for x in (si, pert))
+    early = a["available_at"] <= CUT
+    pd.testing.assert_frame_equal(a[early], b[b["available_at"] <= CUT])
+    assert not a[~early].reset_index(drop=True).equals(b[b["available_at"] > CUT].reset_index(drop=True))
+    la = baskets.basket_index(a, closes, real.index, name="MOST_SHORT").level
+    lb = baskets.basket_index(b, closes, real.index, name="MOST_SHORT").level
+    pd.testing.assert_series_equal(la.loc[:CUT.normalize()], lb.loc[:CUT.normalize()])
+    assert not la.loc[CUT:].equals(lb.loc[CUT:])
+    close = real.prices.close.copy()
+    close["MOST_SHORT"] = lb
+    moved = dataclasses.replace(real, prices=dataclasses.replace(real.prices, close=close))
+    s = strategies.get("fade_most_short")
+    for params in ({}, {"variant": "squeeze"}):
+        pd.testing.assert_frame_equal(s.target_weights(real, params).loc[:CUT.normalize()],
+                                      s.target_weights(moved, params).loc[:CUT.normalize()])

@@ -33,10 +33,10 @@ import numpy as np
 import pandas as pd
 
 from research.data.calendar import decision_times
+from research.data.finra import rank_most_short
 from research.data.membership import Membership
 from research.errors import ConfigError, DataError
 
-RANK_BY = ("days_to_cover", "change")
 DEFAULT_N = 50
 REBALANCE_BPS = 10.0
 
@@ -83,27 +83,12 @@ def most_short_members(si: pd.DataFrame, membership: Membership, *, n: int = DEF
     """The basket at each settlement date: columns settlement_date, available_at, rank, symbol, score.
 
     `si` is `research.data.finra.load_short_interest_files` output. Only members of the S&P 500 on the settlement
-    date count (`membership`); `by` is ``days_to_cover`` (short interest / average daily volume; rows without
-    volume left out) or ``change`` (short interest / previous - 1; split-flagged rows and rows without a
-    previous quantity left out).
+    date count (`membership`); the ranking is `research.data.finra.rank_most_short` (``days_to_cover`` or
+    ``change``).
     """
-    if by not in RANK_BY:
-        raise ConfigError(f"most-short basket: by must be one of {', '.join(RANK_BY)}; got {by!r}.")
-    if n < 1:
-        raise ConfigError(f"most-short basket: n must be >= 1; got {n}.")
     df = si[membership.is_member(si["symbol"], si["settlement_date"])]
-    if by == "days_to_cover":
-        df = df[df["avg_daily_volume"] > 0]
-        score = df["short_interest"] / df["avg_daily_volume"]
-    else:
-        df = df[df["change_ok"] & (df["previous_short_interest"] > 0)]
-        score = df["short_interest"] / df["previous_short_interest"] - 1.0
-    df = df.assign(score=score.to_numpy())
-    df = df.sort_values(["settlement_date", "score", "symbol"], ascending=[True, False, True], kind="stable")
-    top = df.groupby("settlement_date", sort=True).head(n).copy()
-    top["rank"] = top.groupby("settlement_date").cumcount() + 1
-    cols = ["settlement_date", "available_at", "rank", "symbol", "score"]
-    return top[cols].reset_index(drop=True)
+    top = rank_most_short(df, n=n, by=by)
+    return top[["settlement_date", "available_at", "rank", "symbol", "score"]]
 
 
 def rebalance_sessions(available_at: pd.Series | pd.DatetimeIndex, index: pd.DatetimeIndex) -> pd.DatetimeIndex:

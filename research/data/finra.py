@@ -53,7 +53,7 @@ from research.data.calendar import sessions
 from research.data.gics import GicsMap, normalize_symbol
 from research.data.panel import validate_panel
 from research.data.universe import BASKET_MOST_SHORT, BOOK, SECTORS
-from research.errors import DataError
+from research.errors import ConfigError, DataError
 
 SOURCE = "finra_si"
 PUBLICATION_LAG_SESSIONS = 8
@@ -182,22 +182,45 @@ def with_sectors(si: pd.DataFrame, gics: GicsMap) -> pd.DataFrame:
     return si.assign(sector=gics.map(si["symbol"], si["settlement_date"]).to_numpy())
 
 
-def most_short_basket(si: pd.DataFrame, gics: GicsMap, *, n: int = 50, min_adv: float = 0.0) -> pd.DataFrame:
-    """The n mapped stocks with the highest short interest to average daily volume (days to cover) per date.
+RANK_BY = ("days_to_cover", "change")
 
-    The ratio is computed from the two quantities (exact, not FINRA's rounded and capped column); stocks with
-    no or zero volume are left out. Ties break by symbol. Columns: settlement_date, available_at, rank, symbol,
-    sector, days_to_cover, short_interest.
+
+def rank_most_short(df: pd.DataFrame, *, n: int = 50, by: str = "days_to_cover", min_adv: float = 0.0
+                    ) -> pd.DataFrame:
+    """The n rows of `df` (parsed FINRA rows) per settlement date with the highest score, plus 'score' and 'rank'.
+
+    ``days_to_cover``: short interest / average daily volume, computed from the two quantities (exact, not FINRA's
+    rounded and capped column; split-invariant), rows without volume above `min_adv` left out. ``change``: short
+    interest / previous - 1, rows flagged with a split (``change_ok`` False) or without a previous quantity left
+    out. Ties break by symbol. The one ranking of both most-short baskets (`most_short_basket` over the GICS map,
+    `research.data.baskets.most_short_members` over point-in-time S&P 500 members).
     """
-    df = with_sectors(si, gics)
-    ok = df["sector"].notna() & (df["avg_daily_volume"] > max(min_adv, 0.0))
-    df = df[ok].assign(ratio=lambda x: x["short_interest"] / x["avg_daily_volume"])
-    df = df.sort_values(["settlement_date", "ratio", "symbol"], ascending=[True, False, True], kind="stable")
+    if by not in RANK_BY:
+        raise ConfigError(f"most-short basket: by must be one of {', '.join(RANK_BY)}; got {by!r}.")
+    if n < 1:
+        raise ConfigError(f"most-short basket: n must be >= 1; got {n}.")
+    if by == "days_to_cover":
+        df = df[df["avg_daily_volume"] > max(min_adv, 0.0)]
+        score = df["short_interest"] / df["avg_daily_volume"]
+    else:
+        df = df[df["change_ok"] & (df["previous_short_interest"] > 0)]
+        score = df["short_interest"] / df["previous_short_interest"] - 1.0
+    df = df.assign(score=score.to_numpy())
+    df = df.sort_values(["settlement_date", "score", "symbol"], ascending=[True, False, True], kind="stable")
     top = df.groupby("settlement_date", sort=True).head(n).copy()
     top["rank"] = top.groupby("settlement_date").cumcount() + 1
-    top = top.rename(columns={"ratio": "dtc"})
-    cols = ["settlement_date", "available_at", "rank", "symbol", "sector", "dtc", "short_interest"]
-    return top[cols].rename(columns={"dtc": "days_to_cover"}).reset_index(drop=True)
+    return top.reset_index(drop=True)
+
+
+def most_short_basket(si: pd.DataFrame, gics: GicsMap, *, n: int = 50, min_adv: float = 0.0) -> pd.DataFrame:
+    """The n GICS-mapped stocks with the highest days to cover per date (`rank_most_short`).
+
+    Columns: settlement_date, available_at, rank, symbol, sector, days_to_cover, short_interest.
+    """
+    df = with_sectors(si, gics)
+    top = rank_most_short(df[df["sector"].notna()], n=n, min_adv=min_adv).rename(columns={"score": "days_to_cover"})
+    cols = ["settlement_date", "available_at", "rank", "symbol", "sector", "days_to_cover", "short_interest"]
+    return top[cols]
 
 
 def _aggregate(g: pd.DataFrame) -> dict[str, float]:
