@@ -33,6 +33,17 @@ def cot_observations(data: MarketData, metric: str, entities: list[str]) -> pd.D
     return value.where(as_of.notna() & as_of.ne(as_of.shift(1)))
 
 
+def require_history(name: str, obs: pd.DataFrame, min_weeks: int) -> None:
+    """A clear error when no column has more than `min_weeks` reported weeks: the first score needs `min_weeks`
+    weeks, and a later week to be traded (instead of the engine's "weights is empty")."""
+    weeks = int(obs.notna().sum().max()) if obs.shape[1] else 0
+    if weeks <= min_weeks:
+        span = (f" ({obs.dropna(how='all').index[0].date()} -> {obs.dropna(how='all').index[-1].date()})"
+                if weeks else "")
+        raise ConfigError(f"{name}: {weeks} weeks of history{span}; min_weeks is {min_weeks}, so no week has a score "
+                          "to trade. Give a longer CFTC history or a smaller min_weeks.")
+
+
 def standardise(x: pd.DataFrame, how: str, window: int, min_weeks: int) -> pd.DataFrame:
     """Percentile rank in [0, 1] or a z-score mapped through the normal CDF, over observed weeks only."""
     if how == "percentile":
@@ -63,10 +74,7 @@ def weights(
     if not 0.0 <= low < high <= 1.0:
         raise ConfigError(f"cot_leveraged_funds: need 0 <= low < high <= 1, got low={low}, high={high}")
     net = cot_observations(data, "lev_money_net_pct_oi", [MARKET])
-    weeks = int(net[MARKET].notna().sum())
-    if weeks <= min_weeks:
-        raise ConfigError(f"cot_leveraged_funds: {weeks} weeks of history; min_weeks is {min_weeks}, so no week has "
-                          "a score. Give a longer CFTC history or a smaller min_weeks.")
+    require_history("cot_leveraged_funds", net, min_weeks)
     score = standardise(net, how, window, min_weeks)[MARKET].ffill()
     score = score[score.first_valid_index():] if score.notna().any() else score.iloc[:0]
     expo = pd.Series(base_weight, index=score.index)

@@ -19,7 +19,7 @@ from research.data.universe import SECTOR_ETFS
 from research.errors import ConfigError
 from research.strategy import Strategy
 from strategies._common import ranked
-from strategies.cot_leveraged_funds import cot_observations, standardise
+from strategies.cot_leveraged_funds import cot_observations, require_history, standardise
 
 SECTOR_TICKERS = list(SECTOR_ETFS)
 
@@ -34,6 +34,7 @@ def positioning(data: MarketData, window: int, min_weeks: int, stale_weeks: int)
     net = cot_observations(data, "lev_money_net_pct_oi", have)
     if stale_weeks < 1:
         raise ConfigError(f"cot_sector_positioning: stale_weeks must be >= 1, got {stale_weeks}")
+    require_history("cot_sector_positioning", net, min_weeks)
     score = standardise(net, "percentile", window, min_weeks)
     if stale_weeks > 1:  # a report is used for its own week and stale_weeks - 1 more; 1 = its own week only
         score = score.ffill(limit=stale_weeks - 1)

@@ -18,7 +18,7 @@ import pandas as pd
 from research.data.market import MarketData
 from research.data.universe import MARKET
 from research.strategy import Strategy
-from strategies.cot_leveraged_funds import cot_observations, standardise
+from strategies.cot_leveraged_funds import cot_observations, require_history, standardise
 
 VIX = "VIX"
 
@@ -34,6 +34,7 @@ def weights(
 ) -> pd.DataFrame:
     """SPY exposure: `risk_off_weight` when short-vol positioning is crowded in a calm VIX, else fully invested."""
     net = cot_observations(data, "lev_money_net_pct_oi", [VIX])
+    require_history("vix_positioning", net, min_weeks)
     pct = standardise(net, "percentile", window, min_weeks)[VIX].ffill()
     pct = pct[pct.first_valid_index():] if pct.notna().any() else pct.iloc[:0]
     vix = data.prices.close[VIX].reindex(pct.index)

@@ -127,18 +127,25 @@ def test_cftc_variants_never_mix_and_published_names(shared_data: Path, tmp_path
     with zipfile.ZipFile(tmp_path / "fut_fin_txt_2023.zip", "w") as z:
         z.write(shared_data / "cftc_tff" / "FinFut2023.txt", "FinFutYY.txt")
     (tmp_path / "notes.txt").write_text("hello")
+    (tmp_path / "FinFutLegacy.txt").write_text('"Market_and_Exchange_Names","NonComm_Positions_Long_All"\n')
+    with zipfile.ZipFile(tmp_path / "fut_fin_xls_2023.zip", "w") as z:
+        z.writestr("FinFutYY.xls", b"not read")
     panel, read, skipped = cftc.load_cftc_folder(tmp_path)
     assert set(read) == {"cftc_tff", "cftc_tff_combined"}
-    assert [p.name for p, _ in skipped] == ["notes.txt"]
+    assert sorted(p.name for p, _ in skipped) == ["FinFutLegacy.txt", "fut_fin_xls_2023.zip", "notes.txt"]
     fo = panel[panel["metric"] == "lev_money_net_pct_oi"]
     assert set(fo["source"]) == {"cftc_tff"} and fo["as_of"].min().year == 2023
     assert set(panel.loc[panel["metric"] == "lev_money_net_pct_oi_combined", "source"]) == {"cftc_tff_combined"}
 
 
-def test_short_history_says_so(real) -> None:
-    short = dataclasses.replace(real, panel=real.panel[real.panel["as_of"] < "2017-06-01"])
-    with pytest.raises(ConfigError, match="weeks of history; min_weeks is 52"):
-        strategies.get("cot_leveraged_funds").target_weights(short)
+@pytest.mark.parametrize("name", ["cot_leveraged_funds", "vix_positioning", "cot_sector_positioning"])
+def test_short_history_says_so(real, name: str) -> None:
+    cftc_rows = real.panel["source"] == "cftc_tff"
+    weeks = sorted(real.panel.loc[cftc_rows, "as_of"].unique())
+    min_weeks = strategies.get(name).params["min_weeks"]
+    short = dataclasses.replace(real, panel=real.panel[~cftc_rows | (real.panel["as_of"] <= weeks[min_weeks - 1])])
+    with pytest.raises(ConfigError, match=rf"\d+ weeks of history .*; min_weeks is {min_weeks}, so no week"):
+        strategies.get(name).target_weights(short)
 
 
 def test_no_look_ahead_in_the_basket_from_raw_finra_rows(shared_data: Path, real) -> None:

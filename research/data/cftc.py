@@ -344,9 +344,19 @@ _PUBLISHED = re.compile(r"^(fin(fut|com)\w*|[fc]_?\d{2,4}\w*|(fut|com)_fin_(txt|
 def _members(path: Path) -> list[tuple[Path, str | None]]:
     """(path, zip member or None) of each TFF candidate at `path`: a text/CSV file, or each text member of a zip."""
     if path.suffix.lower() == ".zip":
-        with zipfile.ZipFile(path) as z:
-            return [(path, n) for n in z.namelist() if Path(n).suffix.lower() in (".txt", ".csv")]
+        try:
+            with zipfile.ZipFile(path) as z:
+                return [(path, n) for n in z.namelist() if Path(n).suffix.lower() in (".txt", ".csv")]
+        except zipfile.BadZipFile:
+            raise DataError(f"{path}: not a readable zip file; download it again.") from None
     return [(path, None)]
+
+
+def _other_report(first_line: str) -> str | None:
+    """Why a file with a header is not a TFF report (legacy or disaggregated COT), or None when it may be one."""
+    if "Market_and_Exchange_Names" in first_line and "Lev_Money" not in first_line:
+        return "a COT report other than Traders in Financial Futures (no Lev_Money columns)"
+    return None
 
 
 def load_cftc_folder(path: str | Path, *, markets: Mapping[str, str] = MARKETS,
@@ -366,15 +376,24 @@ def load_cftc_folder(path: str | Path, *, markets: Mapping[str, str] = MARKETS,
         if f.suffix.lower() not in (".txt", ".csv", ".zip") or not _PUBLISHED.match(f.stem):
             skipped.append((f, "not a published CFTC TFF file name (FinFut*/FinCom*.txt, F2022.csv, *_fin_txt_*.zip)"))
             continue
-        for container, member in _members(f):
-            if member is None:
-                raw = read_tff(container, codes=markets)
-            else:
-                with tempfile.TemporaryDirectory() as tmp:
+        members = _members(f)
+        if not members:
+            skipped.append((f, "no .txt or .csv inside (the Excel .xls zip is not read: use the text zip)"))
+        for container, member in members:
+            with tempfile.TemporaryDirectory() as tmp:
+                target = container
+                if member is not None:
                     with zipfile.ZipFile(container) as z:
                         target = Path(tmp) / Path(member).name
                         target.write_bytes(z.read(member))
-                    raw = read_tff(target, codes=markets).assign(file=f"{container}!{member}")
+                with open(target, encoding="utf-8-sig", errors="replace") as fh:
+                    why = _other_report(fh.readline())
+                if why:
+                    skipped.append((container, f"{member or container.name}: {why}"))
+                    continue
+                raw = read_tff(target, codes=markets)
+                if member is not None:
+                    raw = raw.assign(file=f"{container}!{member}")
             if raw.empty:
                 skipped.append((container, f"{member or container.name}: no row of the markets read"))
                 continue
