@@ -58,10 +58,18 @@ class Strategy:
         return [n for n in self.needs if not any(alt in have for alt in n.split("|"))]
 
     def data_read(self, data: MarketData) -> list[str]:
-        """For each need with alternatives ("a|b"), the line saying which one `data` provides (for the run log)."""
+        """Run-log lines: each panel metric this strategy reads and the source(s) it comes from; for a need with
+        alternatives ("a|b"), the alternative `data` provides."""
         have = set(data.metrics()) | {f"price:{t}" for t in data.prices.tickers}
-        return [f"{self.name} needs {n}: reads {next(a for a in n.split('|') if a in have)}"
-                for n in self.needs if "|" in n and any(a in have for a in n.split("|"))]
+        out = []
+        for n in self.needs:
+            alt = next((a for a in n.split("|") if a in have), None)
+            if alt is None or alt.startswith("price:"):
+                continue
+            src = sorted(data.panel.loc[data.panel["metric"] == alt, "source"].unique())
+            what = f"needs {n}: reads {alt}" if "|" in n else f"reads {alt}"
+            out.append(f"{self.name} {what} (source {', '.join(src)})")
+        return out
 
     def target_weights(self, data: MarketData, overrides: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """Target weights for `data`, after checking the data needs."""
