@@ -57,6 +57,12 @@ class Strategy:
         have = set(data.metrics()) | {f"price:{t}" for t in data.prices.tickers}
         return [n for n in self.needs if not any(alt in have for alt in n.split("|"))]
 
+    def sources_read(self, data: MarketData) -> list[str]:
+        """The panel sources of the metrics this strategy reads on `data` (its first available alternative)."""
+        have = set(data.metrics())
+        metrics = {next((a for a in n.split("|") if a in have), None) for n in self.needs} - {None}
+        return sorted(data.panel.loc[data.panel["metric"].isin(metrics), "source"].unique())
+
     def data_read(self, data: MarketData) -> list[str]:
         """Run-log lines: each panel metric this strategy reads and the source(s) it comes from; for a need with
         alternatives ("a|b"), the alternative `data` provides."""

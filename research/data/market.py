@@ -46,10 +46,15 @@ class MarketData:
         """`metric` as known at each session's decision time (see `research.data.panel.align`)."""
         return align(self.panel, self.index, metric, entities=entities, field=field)
 
-    def notes_for(self, tickers: list[str]) -> list[str]:
-        """The data notes about `tickers` (lines starting 'TICKER:'), for a run's log."""
-        want = {str(t) for t in tickers}
-        return [n for n in self.notes if n.split(":", 1)[0] in want]
+    def notes_for(self, keys: list[str]) -> list[str]:
+        """The data notes about `keys` (tickers or sources: lines starting 'KEY:'), for a run's log; a note
+        "X: built from S" brings S's notes too."""
+        want = {str(k) for k in keys}
+        for n in self.notes:
+            head, _, rest = n.partition(":")
+            if head in want and rest.strip().startswith("built from "):
+                want.add(rest.strip().removeprefix("built from ").split()[0])
+        return [n for n in self.notes if n.split(":", 1)[0] in want and "built from " not in n]
 
     def metrics(self) -> list[str]:
         return sorted(self.panel["metric"].unique())

@@ -184,9 +184,15 @@ def _finra(base: Path, prices: Prices, raw_close: pd.DataFrame, notes: list[str]
     n_rev, n_split = int(si["revised"].sum()), int(si["split"].sum())
     span = f"{si['settlement_date'].min().date()} -> {si['settlement_date'].max().date()}"
     in_index = members.is_member(si["symbol"], si["settlement_date"])
+    absent = pd.Series([s for d, g in si.groupby("settlement_date") for s in members.members_at(d) - set(g["symbol"])],
+                       dtype=object).value_counts()
+    if len(absent):
+        notes.append("finra_si: S&P 500 members of the settlement date without a FINRA row (reports), never in a basket "
+                     "or sector: " + ", ".join(f"{k} ({v})" for k, v in absent.items()))
     sources = [(panel, _info("finra_si", "panel", panel,
                              f"FINRA short interest, {len(files)} files shrt*.csv ({span}), {len(si)} rows, "
-                             f"{int(in_index.sum())} of S&P 500 members of the date; {n_rev} rows flagged revised "
+                             f"{int(in_index.sum())} of S&P 500 members of the date ({len(absent)} members have no "
+                             f"row in some report: {', '.join(list(absent.index[:5]))}...); {n_rev} rows flagged revised "
                              f"(used at first publication: only the revised value is in the files), {n_split} "
                              "split-flagged rows (change left out); sector si_usd uses adjusted closes "
                              "(research.data.short_positioning)"))]
@@ -199,6 +205,7 @@ def _finra(base: Path, prices: Prices, raw_close: pd.DataFrame, notes: list[str]
             levels[name] = b.level
             coverage.append(b.coverage.assign(basket=name))
             notes += b.notes()
+            notes.append(f"{name}: built from finra_si (see its notes)")
             c = b.coverage
             share = c["priced"].sum() / max(c["chosen"].sum(), 1)
             sources.append((pd.DataFrame(), SourceInfo(
