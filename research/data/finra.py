@@ -14,8 +14,9 @@ interest reporting pages). The files carry no publication date and FINRA's own c
 so the rule is approximated conservatively: a business day is a day that is both an NYSE session and a US
 federal business day (Columbus Day and Veterans Day, when equity settlement banks are closed, do not count), and
 `available_at` is the 8th such day after settlement at 18:00 ET (Nasdaq disseminates "after 4:00 p.m." that
-day). Where the true calendar differs, this date is the same or one day later, never earlier: a value is first
-usable at the next session's decision. Blank volume or days-to-cover is missing, never filled.
+day). If FINRA counts those two bank holidays as business days, the date here is a day later than FINRA's; it is
+never earlier than the 8th-business-day rule (FINRA's own summary says "about seven business days": the rule
+text, the later of the two, is used). A value is first usable at the next session's decision. Blank volume or days-to-cover is missing, never filled.
 
 Real files (../shared/data/finra, 2017-12-29 -> 2025-07-15): quantities are shares as of the settlement date,
 **not adjusted for later splits**; ``stockSplitFlag`` = ``S`` marks a split within the period, where
@@ -23,7 +24,7 @@ Real files (../shared/data/finra, 2017-12-29 -> 2025-07-15): quantities are shar
 before its 4:1 split), so the change of a flagged row is not comparable and is left out (``split`` column,
 ``change_ok`` False). ``revisionFlag`` = ``R`` (about 3% of rows) marks a value FINRA revised after first
 publication; the files hold only the revised value, so the original cannot be recovered: such rows are used at
-the original publication time and counted (`revision_summary`), a stated approximation.
+the original publication time and counted in the provenance (`research.data.real`), a stated approximation.
 
 Sectors come from the point-in-time GICS map (`research.data.gics`) at the settlement date; symbols outside it
 (not S&P 500 members then, ETFs, OTC names) are unmapped and counted in `BOOK`'s ``si_mapped_share``.
