@@ -116,7 +116,8 @@ def save(name: str, key: str, frames: Frames, meta: dict[str, Any], files: dict[
     folder = _entry(name, key)
     folder.mkdir(parents=True, exist_ok=True)
     for k, df in frames.items():
-        tmp = folder / f".{k}.parquet.tmp"
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{k}.", suffix=".tmp")  # unique: writers may race
+        os.close(fd)
         df.to_parquet(tmp)
         os.replace(tmp, folder / f"{k}.parquet")
     manifest = {"name": name, "key": key, "frames": list(frames), "meta": meta, "files": files}
