@@ -13,6 +13,7 @@ import pytest
 import strategies
 from research.data import baskets, cftc, finra
 from research.data.membership import load_membership
+from research.data.panel import align
 from research.data.real import load_real
 from research.errors import ConfigError
 
@@ -139,6 +140,14 @@ def test_cftc_variants_never_mix_and_published_names(shared_data: Path, tmp_path
     fo = panel[panel["metric"] == "lev_money_net_pct_oi"]
     assert set(fo["source"]) == {"cftc_tff"} and fo["as_of"].min().year == 2023
     assert set(panel.loc[panel["metric"] == "lev_money_net_pct_oi_combined", "source"]) == {"cftc_tff_combined"}
+    # align() reads the futures-only weeks exactly as a folder without the combined file gives them
+    only = tmp_path / "only"
+    only.mkdir()
+    (only / "FinFut24.txt").write_text(text)
+    alone, _, _ = cftc.load_cftc_folder(only)
+    idx = pd.bdate_range("2024-02-01", "2024-12-31")
+    both = align(panel, idx, "lev_money_net_pct_oi", entities=["SPY"])
+    pd.testing.assert_frame_equal(both, align(alone, idx, "lev_money_net_pct_oi", entities=["SPY"]))
 
 
 @pytest.mark.parametrize("name", ["cot_leveraged_funds", "vix_positioning", "cot_sector_positioning"])
