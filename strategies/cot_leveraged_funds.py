@@ -3,7 +3,8 @@
 Hypothesis: when leveraged funds (hedge funds, CTAs) hold an unusually large net short in E-mini S&P 500 futures
 against their own history, the market tends to rise as they cover; when their net position is unusually long it
 is crowded. Hold SPY fully when they are extremely short, less when they are extremely long.
-Data: CFTC TFF futures only (`lev_money_net_pct_oi`, source cftc_tff; the `_combined` metrics are not read) for entity SPY (E-mini S&P 500, code 13874A): Tuesday positions, public
+Data: CFTC TFF futures only (`lev_money_net_pct_oi`, source cftc_tff; the `_combined` metrics are not read)
+for entity SPY (E-mini S&P 500, code 13874A): Tuesday positions, public
 Friday 15:30 ET. Decisions on the first session on or after Friday (the release), traded at the next fill.
 Signal: the trailing percentile (or z-score) of the net position as a share of open interest over `window` weeks;
 exposure `short_weight` below `low`, `long_weight` above `high`, else `base_weight`. No exposure is taken before the

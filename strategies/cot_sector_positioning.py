@@ -3,7 +3,8 @@
 Hypothesis: sectors in which leveraged funds are unusually net short (against each sector future's own history)
 outperform as they cover, and sectors where they are unusually net long underperform; tilt an equal-weight sector
 book towards the first and away from the second.
-Data: CFTC TFF futures only (`lev_money_net_pct_oi`, source cftc_tff; the `_combined` metrics are not read) for the sector futures (XLB … XLY entities). They are sparse — reported only
+Data: CFTC TFF futures only (`lev_money_net_pct_oi`, source cftc_tff; the `_combined` metrics are not read)
+for the sector futures (XLB … XLY entities). They are sparse — reported only
 in weeks with enough reportable traders — so a sector's signal is used for at most `stale_weeks` weeks after its
 last report and is neutral after that (its coverage is in the run's provenance); nothing is filled.
 Score (`signal`): 1 - that percentile (higher = funds more short = overweight; NaN where stale or unpriced).

@@ -3,7 +3,8 @@
 Hypothesis: when leveraged funds are unusually net short VIX futures (a crowded short-volatility trade) while the
 VIX is calm, a volatility spike — and an equity drawdown — is more likely than usual: hold less SPY. When the VIX
 is already stressed the spike has happened; hold SPY.
-Data: CFTC TFF futures only (`lev_money_net_pct_oi`, source cftc_tff; the `_combined` metrics are not read) for entity VIX (code 1170E1; Tuesday positions public Friday 15:30 ET) and
+Data: CFTC TFF futures only (`lev_money_net_pct_oi`, source cftc_tff; the `_combined` metrics are not read)
+for entity VIX (code 1170E1; Tuesday positions public Friday 15:30 ET) and
 the ^VIX close (a price column `VIX`, known at each session's close; never traded).
 Signal: on each Friday-release decision session, crowded = percentile of the net position over `window` weeks at
 or below `crowded_pct`; calm = VIX close below `vix_calm`. Exposure `risk_off_weight` when crowded and calm,
