@@ -8,6 +8,7 @@ Everything that is compared is measured side by side in one run, so the ratios h
   the same target weights, the engine per config, and bt (pmorissette/bt) per config.
 - `signals`: the signal kernels against idiomatic pandas equivalents.
 - `startup`: `flowbt run` end to end, tear sheet included, with an empty and with a warm numba cache.
+- `realdata`: `load_real(../shared/data)` with an empty and with a warm parquet store (target: warm <= 1 s).
 - `scaling`: time and peak memory of the fused kernel against configs, years and assets.
 
 Every figure is the median, min and max of several runs; every peak memory comes from a fresh subprocess

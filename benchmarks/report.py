@@ -182,6 +182,17 @@ def markdown(results: dict, plot: Path | None, where: Path) -> str:
             lines.append(f"| empty (everything compiles) | {_spread(st['cold_seconds'], 1)} | – |")
         lines += [f"| warm | {_spread(warm, 1)} | < {TARGET_WARM_S:.0f} s: {_ok(warm['median'] < TARGET_WARM_S)} |",
                   ""]
+    rd = results.get("realdata")
+    if rd and "skipped" in rd:
+        lines += ["## Real-data load", "", f"Skipped: {rd['skipped']}.", ""]
+    elif rd:
+        ok = _ok(rd["warm_seconds"]["median"] <= rd["target_warm_s"])
+        lines += ["## Real-data load", "",
+                  f"`load_real('{rd['data']}')` in a fresh process ({rd['columns']} price columns, "
+                  f"{rd['panel_rows']:,} panel rows); the call alone, imports {_spread(rd['import_seconds'], 2)} s "
+                  "apart.", "", "| parquet store | seconds: median (min–max) | target |", "| --- | ---: | --- |",
+                  f"| empty (every source parsed) | {_spread(rd['cold_seconds'], 2)} | – |",
+                  f"| warm | {_spread(rd['warm_seconds'], 2)} | <= {rd['target_warm_s']:g} s: {ok} |", ""]
     sc = results.get("scaling")
     if sc:
         lines += ["## Scaling", "", "The fused kernel; time and peak memory of the measurement's process.", ""]

@@ -1,4 +1,4 @@
-"""Run the benchmark suite: `python -m benchmarks.run [--quick] [--only sweep,signals,startup,scaling]`.
+"""Run the benchmark suite: `python -m benchmarks.run [--quick] [--only sweep,signals,startup,realdata,scaling]`.
 
 Writes results/bench/<benchmark>.json, results/bench/latest.json (everything, with machine facts),
 BENCHMARKS.md (the table the README links) and benchmarks/scaling.png (the log-log plot). `--quick` runs the
@@ -28,6 +28,7 @@ PLANS: dict[str, dict[str, Any]] = {
         "memory": {"n_configs": 100_000, "repeat": 2, "dedupe_too": False},
         "signals": {"repeat": 5},
         "startup": {"warm_runs": 3, "cold": True, "cold_runs": 3},
+        "realdata": {"cold_runs": 2, "warm_runs": 3},
         "scale_configs": [1_000, 3_000, 30_000],
         "scale_years": [5, 10],
         "scale_assets": [3, 6, 11, 22, 44],
@@ -44,6 +45,7 @@ PLANS: dict[str, dict[str, Any]] = {
         "memory": {"n_configs": 400, "repeat": 1, "dedupe_too": False},
         "signals": {"rows": 400, "repeat": 2},
         "startup": {"warm_runs": 2, "cold": False, "pdf": False},
+        "realdata": {"cold_runs": 1, "warm_runs": 2},
         "scale_configs": [100],
         "scale_years": [5],
         "scale_assets": [3, 22],
@@ -51,7 +53,7 @@ PLANS: dict[str, dict[str, Any]] = {
         "scale_repeat": 2,
     },
 }
-ALL = ("sweep", "signals", "startup", "scaling")
+ALL = ("sweep", "signals", "startup", "realdata", "scaling")
 
 
 def _step(name: str, target: str, log: list[str], **kw: Any) -> dict | None:
@@ -130,13 +132,15 @@ def main(argv: list[str] | None = None) -> int:
         results["signals"] = _step("signals", "benchmarks.signals:signals", log, **p["signals"])
     if "startup" in only:
         results["startup"] = _step("startup", "benchmarks.startup:startup", log, **p["startup"])
+    if "realdata" in only:
+        results["realdata"] = _step("realdata", "benchmarks.realdata:real_load", log, **p["realdata"])
     if "scaling" in only:
         results["scaling"] = run_scaling(p, log, results)
     results["seconds"] = time.perf_counter() - t0
     results["errors"] = log
     from benchmarks import report
 
-    for key in ("sweep", "signals", "startup", "scaling"):
+    for key in ("sweep", "signals", "startup", "realdata", "scaling"):
         if key in results:
             (args.out / f"{key}.json").write_text(json.dumps(results[key], indent=2, default=str) + "\n")
     (args.out / "latest.json").write_text(json.dumps(results, indent=2, default=str) + "\n")

@@ -67,9 +67,10 @@ def inputs_hash(data: MarketData, strategy: Strategy) -> str:
     for another strategy leaves it unchanged."""
     from research.data.universe import MARKET, SECTOR_ETFS
 
-    wanted = {n.split(":", 1)[1] for n in strategy.needs if n.startswith("price:")} | {MARKET, *SECTOR_ETFS}
+    needs = [alt for n in strategy.needs for alt in n.split("|")]  # "a|b": either may be read
+    wanted = {n.split(":", 1)[1] for n in needs if n.startswith("price:")} | {MARKET, *SECTOR_ETFS}
     tickers = [t for t in data.prices.tickers if t in wanted]
-    metrics = sorted(n for n in strategy.needs if not n.startswith("price:"))
+    metrics = sorted(n for n in needs if not n.startswith("price:"))
     panel = data.panel[data.panel["metric"].isin(metrics)].sort_values(
         ["metric", "entity", "as_of", "available_at"], kind="stable").reset_index(drop=True)
     return frame_hash(data.prices.close[tickers], data.prices.open[tickers], panel)

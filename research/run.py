@@ -194,7 +194,8 @@ def save_run(
     write_json(folder / "provenance.json", {
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"), "seconds": round(seconds, 3),
         "code": code_version(), "libraries": library_versions(), "data_name": data.name,
-        "data_hash": data_hash(data), "log": list(result.log),
+        "data_hash": data_hash(data), "log": [*result.log, *strat.data_read(data),
+                                            *data.notes_for([*result.target.columns, *strat.sources_read(data)])],
     })
     sources_table(data).to_json(folder / "sources.json", orient="records", date_format="iso", indent=2)
     if data.truth is not None:

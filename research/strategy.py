@@ -161,9 +161,29 @@ class Strategy:
         return out
 
     def missing_data(self, data: MarketData) -> list[str]:
-        """Metrics this strategy needs that `data` lacks."""
+        """Metrics this strategy needs that `data` lacks; a need "a|b" is met by either (alternative sources)."""
         have = set(data.metrics()) | {f"price:{t}" for t in data.prices.tickers}
-        return [n for n in self.needs if n not in have]
+        return [n for n in self.needs if not any(alt in have for alt in n.split("|"))]
+
+    def sources_read(self, data: MarketData) -> list[str]:
+        """The panel sources of the metrics this strategy reads on `data` (its first available alternative)."""
+        have = set(data.metrics())
+        metrics = {next((a for a in n.split("|") if a in have), None) for n in self.needs} - {None}
+        return sorted(data.panel.loc[data.panel["metric"].isin(metrics), "source"].unique())
+
+    def data_read(self, data: MarketData) -> list[str]:
+        """Run-log lines: each panel metric this strategy reads and the source(s) it comes from; for a need with
+        alternatives ("a|b"), the alternative `data` provides."""
+        have = set(data.metrics()) | {f"price:{t}" for t in data.prices.tickers}
+        out = []
+        for n in self.needs:
+            alt = next((a for a in n.split("|") if a in have), None)
+            if alt is None or alt.startswith("price:"):
+                continue
+            src = sorted(data.panel.loc[data.panel["metric"] == alt, "source"].unique())
+            what = f"needs {n}: reads {alt}" if "|" in n else f"reads {alt}"
+            out.append(f"{self.name} {what} (source {', '.join(src)})")
+        return out
 
     def target_weights(self, data: MarketData, overrides: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """Target weights for `data`, after checking the data needs."""

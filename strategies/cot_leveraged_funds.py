@@ -3,7 +3,8 @@
 Hypothesis: when leveraged funds (hedge funds, CTAs) hold an unusually large net short in E-mini S&P 500 futures
 against their own history, the market tends to rise as they cover; when their net position is unusually long it
 is crowded. Hold SPY fully when they are extremely short, less when they are extremely long.
-Data: CFTC TFF `lev_money_net_pct_oi` for entity SPY (E-mini S&P 500, code 13874A): Tuesday positions, public
+Data: CFTC TFF futures only (`lev_money_net_pct_oi`, source cftc_tff; the `_combined` metrics are not read)
+for entity SPY (E-mini S&P 500, code 13874A): Tuesday positions, public
 Friday 15:30 ET. Decisions on the first session on or after Friday (the release), traded at the next fill.
 Signal: the trailing percentile (or z-score) of the net position as a share of open interest over `window` weeks;
 exposure `short_weight` below `low`, `long_weight` above `high`, else `base_weight`. No exposure is taken before the
@@ -31,6 +32,17 @@ def cot_observations(data: MarketData, metric: str, entities: list[str]) -> pd.D
     value = data.flow(metric, entities).loc[dates]
     as_of = data.flow(metric, entities, field="as_of").loc[dates]
     return value.where(as_of.notna() & as_of.ne(as_of.shift(1)))
+
+
+def require_history(name: str, obs: pd.DataFrame, min_weeks: int) -> None:
+    """A clear error when no column has more than `min_weeks` reported weeks: the first score needs `min_weeks`
+    weeks, and a later week to be traded (instead of the engine's "weights is empty")."""
+    weeks = int(obs.notna().sum().max()) if obs.shape[1] else 0
+    if weeks <= min_weeks:
+        span = (f" ({obs.dropna(how='all').index[0].date()} -> {obs.dropna(how='all').index[-1].date()})"
+                if weeks else "")
+        raise ConfigError(f"{name}: {weeks} weeks of history{span}; min_weeks is {min_weeks}, so no week has a score "
+                          "to trade. Give a longer CFTC history or a smaller min_weeks.")
 
 
 def standardise(x: pd.DataFrame, how: str, window: int, min_weeks: int) -> pd.DataFrame:
@@ -63,6 +75,7 @@ def weights(
     if not 0.0 <= low < high <= 1.0:
         raise ConfigError(f"cot_leveraged_funds: need 0 <= low < high <= 1, got low={low}, high={high}")
     net = cot_observations(data, "lev_money_net_pct_oi", [MARKET])
+    require_history("cot_leveraged_funds", net, min_weeks)
     score = standardise(net, how, window, min_weeks)[MARKET].ffill()
     score = score[score.first_valid_index():] if score.notna().any() else score.iloc[:0]
     expo = pd.Series(base_weight, index=score.index)

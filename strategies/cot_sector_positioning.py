@@ -3,7 +3,8 @@
 Hypothesis: sectors in which leveraged funds are unusually net short (against each sector future's own history)
 outperform as they cover, and sectors where they are unusually net long underperform; tilt an equal-weight sector
 book towards the first and away from the second.
-Data: CFTC TFF `lev_money_net_pct_oi` for the sector futures (XLB … XLY entities). They are sparse — reported only
+Data: CFTC TFF futures only (`lev_money_net_pct_oi`, source cftc_tff; the `_combined` metrics are not read)
+for the sector futures (XLB … XLY entities). They are sparse — reported only
 in weeks with enough reportable traders — so a sector's signal is used for at most `stale_weeks` weeks after its
 last report and is neutral after that (its coverage is in the run's provenance); nothing is filled.
 Score (`signal`): 1 - that percentile (higher = funds more short = overweight; NaN where stale or unpriced).
@@ -19,7 +20,7 @@ from research.data.universe import SECTOR_ETFS
 from research.errors import ConfigError
 from research.strategy import Float, Int, Strategy
 from strategies._common import ranked
-from strategies.cot_leveraged_funds import cot_observations, standardise
+from strategies.cot_leveraged_funds import cot_observations, require_history, standardise
 
 SECTOR_TICKERS = list(SECTOR_ETFS)
 
@@ -34,6 +35,7 @@ def positioning(data: MarketData, window: int, min_weeks: int, stale_weeks: int)
     net = cot_observations(data, "lev_money_net_pct_oi", have)
     if stale_weeks < 1:
         raise ConfigError(f"cot_sector_positioning: stale_weeks must be >= 1, got {stale_weeks}")
+    require_history("cot_sector_positioning", net, min_weeks)
     score = standardise(net, "percentile", window, min_weeks)
     if stale_weeks > 1:  # a report is used for its own week and stale_weeks - 1 more; 1 = its own week only
         score = score.ffill(limit=stale_weeks - 1)

@@ -5,6 +5,9 @@ earns a spread; in the `squeeze` variant the trade is put on only after the most
 VIP basket by more than `squeeze_pct`% over `squeeze_weeks` weeks (a short squeeze that should fade).
 Data: HF_VIP and MOST_SHORT basket prices (closes at the decision session).
 Book: +gross/2 HF_VIP, -gross/2 MOST_SHORT, always (`always`) or for `hold` weeks after a squeeze (`squeeze`).
+On real data (--data ../shared/data) HF_VIP is the GVIP ETF and MOST_SHORT the FINRA days-to-cover basket of
+`research.data.baskets` (from 2018-01); the weights start at the first decision with both baskets priced, so the
+run is not padded with years of an empty book.
 Mechanism: none planted (the synthetic `squeeze` mechanism runs the other way: after de-grossing the
 most-short basket wins; see degrossing_squeeze).
 """
@@ -16,6 +19,7 @@ import pandas as pd
 
 from research.data.market import MarketData
 from research.data.universe import BASKET_MOST_SHORT, BASKET_VIP
+from research.errors import ConfigError
 from research.strategy import Choice, Float, Int, Strategy
 from strategies._common import choice, decisions, recent
 
@@ -25,6 +29,15 @@ def squeezes(data: MarketData, squeeze_pct: float, squeeze_weeks: int) -> pd.Ser
     close = data.prices.close.loc[decisions(data), [BASKET_VIP, BASKET_MOST_SHORT]]
     spread = np.log(close[BASKET_MOST_SHORT] / close[BASKET_VIP])
     return spread.diff(squeeze_weeks) > np.log1p(squeeze_pct / 100.0)
+
+
+def first_priced(data: MarketData) -> pd.Timestamp:
+    """The first decision session with both baskets priced (the run starts there)."""
+    both = data.prices.close.loc[decisions(data), [BASKET_VIP, BASKET_MOST_SHORT]].notna().all(axis=1)
+    if not both.any():
+        raise ConfigError(f"fade_most_short: {BASKET_VIP} and {BASKET_MOST_SHORT} are never priced together in "
+                          f"{data.name}.")
+    return both.idxmax()
 
 
 def weights(
@@ -39,6 +52,7 @@ def weights(
     """Long HF_VIP / short MOST_SHORT, always or for `hold` weeks after a most-short squeeze."""
     choice(variant, ("always", "squeeze"), "variant")
     squeeze = squeezes(data, squeeze_pct, squeeze_weeks)
+    squeeze = squeeze.loc[first_priced(data):]
     on = pd.Series(1.0, index=squeeze.index) if variant == "always" else \
         recent(squeeze.to_frame(), hold).iloc[:, 0].astype(float)
     priced = data.prices.close.loc[on.index, [BASKET_VIP, BASKET_MOST_SHORT]].notna().all(axis=1)
@@ -60,5 +74,5 @@ STRATEGY = Strategy(
     weights=weights,
     mode="dollar_neutral",
     mechanism=None,
-    tags=("basket", "short interest"),
+    tags=("basket", "short interest", "history"),
 )

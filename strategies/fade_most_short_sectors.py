@@ -2,9 +2,15 @@
 
 Hypothesis: hedge funds' short selling is informed, so the sectors where their net short selling over the
 last weeks is heaviest against its own history lag the sectors they short least.
-Data: per-sector `short_sales` (<= 0) and `short_covers` (>= 0) from the weekly prime book (public Tuesday).
-Signal: net shorting = short_sales + short_covers summed over `weeks` weeks, z-scored over `window` weeks per
-sector. Book: short the `n` lowest z (most shorted), long the `n` highest, dollar-neutral, gross 1.
+Data: by `source`, ``prime_book`` — per-sector `short_sales` (<= 0) and `short_covers` (>= 0) from the weekly prime
+book (public Tuesday); ``finra`` — FINRA short interest per GICS sector (`research.data.short_positioning`):
+net shorting = minus `si_change_pct`, the sector's change of short interest since the previous report at
+constant prices (twice a month, public on FINRA's 8th business day); ``auto`` (default) reads the prime book when
+the panel has it, else FINRA (the run log names the metrics read).
+Signal: net shorting summed over `weeks` weeks, z-scored over `window` weeks per sector. On FINRA data a week
+is a report (two a month), so `weeks` and `window` are halved, rounded up (4 weeks -> 2 reports, 156 -> 78), and
+the weights start at the first report (2018-01 in ../shared/data), not with decades of an empty book.
+Book: short the `n` lowest z (most shorted), long the `n` highest, dollar-neutral, gross 1.
 Score (`signal`): that z-score (higher = less shorted = long; NaN where unpriced or without history).
 Mechanism: none planted.
 """
@@ -15,41 +21,87 @@ import pandas as pd
 
 import research.signals as sig
 from research.data.market import MarketData
-from research.strategy import Int, Strategy
-from strategies._common import SECTOR_TICKERS, observed, on_decisions, priced, scores_on_decisions, sector_obs
+from research.errors import ConfigError
+from research.strategy import Choice, Int, Strategy
+from strategies._common import (
+    SECTOR_TICKERS,
+    choice,
+    observed,
+    on_decisions,
+    priced,
+    scores_on_decisions,
+    sector_obs,
+)
+
+SOURCES = ("auto", "prime_book", "finra")
 
 
-def shorting_z(data: MarketData, weeks: int, window: int) -> pd.DataFrame:
+def resolve_source(data: MarketData, source: str) -> str:
+    """`source`, or for ``auto`` the prime book when the panel has short sales, else FINRA."""
+    choice(source, SOURCES, "fade_most_short_sectors: source")
+    if source != "auto":
+        return source
+    return "prime_book" if "short_sales" in set(data.metrics()) else "finra"
+
+
+def net_shorting(data: MarketData, source: str) -> pd.DataFrame:
+    """Per sector ETF, on observed weeks (or reports): net shorting, more negative = more shorted."""
+    if resolve_source(data, source) == "prime_book":
+        sales, covers = observed(sector_obs(data, "short_sales"), sector_obs(data, "short_covers"))
+        return sales + covers
+    (change,) = observed(sector_obs(data, "si_change_pct"))
+    return -change
+
+
+def periods(data: MarketData, source: str, weeks: int, window: int) -> tuple[int, int]:
+    """(weeks, window) in observations of the source: weeks, or FINRA reports (two a month, halved up)."""
+    if resolve_source(data, source) == "finra":
+        return (weeks + 1) // 2, (window + 1) // 2
+    return weeks, window
+
+
+def start(data: MarketData, source: str) -> pd.Timestamp | None:
+    """Where the weights start: the first FINRA report's decision session, or None (every decision session)."""
+    if resolve_source(data, source) == "prime_book":
+        return None
+    flows = net_shorting(data, source)
+    if flows.empty:
+        raise ConfigError(f"fade_most_short_sectors: no FINRA sector report is public within {data.name}.")
+    return flows.index[0]
+
+
+def shorting_z(data: MarketData, weeks: int, window: int, source: str = "auto") -> pd.DataFrame:
     """Net shorting summed over `weeks` weeks, z-scored over `window` weeks, on observed weeks (NaN unpriced)."""
-    sales, covers = observed(sector_obs(data, "short_sales"), sector_obs(data, "short_covers"))
-    shorting = (sales + covers).rolling(weeks, min_periods=weeks).sum()
-    return sig.zscore(shorting, window).where(priced(data, sales.index, SECTOR_TICKERS))
+    flows = net_shorting(data, source)
+    weeks, window = periods(data, source, weeks, window)
+    shorting = flows.rolling(weeks, min_periods=weeks).sum()
+    return sig.zscore(shorting, window).where(priced(data, flows.index, SECTOR_TICKERS))
 
 
-def weights(data: MarketData, *, weeks: int = 4, window: int = 156, n: int = 3) -> pd.DataFrame:
+def weights(data: MarketData, *, weeks: int = 4, window: int = 156, n: int = 3, source: str = "auto") -> pd.DataFrame:
     """Long the n least-shorted sectors, short the n most-shorted, by the z-score of recent net shorting."""
-    z = shorting_z(data, weeks, window)
+    z = shorting_z(data, weeks, window, source)
     side = sig.top_n(z, n).astype(float) - sig.bottom_n(z, n).astype(float)
     book = sig.weights_from_scores(side, mask=side != 0, method="equal", net=0.0, long_short=True)
-    return on_decisions(book, data)
+    return on_decisions(book, data).loc[start(data, source):]
 
 
-def signal(data: MarketData, *, weeks: int = 4, window: int = 156, **_: object) -> pd.DataFrame:
+def signal(data: MarketData, *, weeks: int = 4, window: int = 156, source: str = "auto", **_: object) -> pd.DataFrame:
     """The z-score of recent net shorting the book ranks sectors by (higher = less shorted = long)."""
-    return scores_on_decisions(shorting_z(data, weeks, window), data)
+    return scores_on_decisions(shorting_z(data, weeks, window, source), data).loc[start(data, source):]
 
 
 STRATEGY = Strategy(
     name="fade_most_short_sectors",
     hypothesis="Sectors hedge funds have been net shorting hardest against their own history lag the sectors "
                "they short least.",
-    needs=("short_sales", "short_covers", *(f"price:{t}" for t in SECTOR_TICKERS)),
+    needs=("short_sales|si_change_pct", "short_covers|si_change_pct", *(f"price:{t}" for t in SECTOR_TICKERS)),
     params={"weeks": Int(4, grid=[1, 2, 4, 8, 13], lo=1, hi=520),
             "window": Int(156, grid=[52, 104, 156, 260], lo=2, hi=1040),
-            "n": Int(3, grid=[1, 2, 3, 4], lo=1, hi=5)},
+            "n": Int(3, grid=[1, 2, 3, 4], lo=1, hi=5), "source": Choice("auto", SOURCES)},
     weights=weights,
     signal=signal,
     mode="dollar_neutral",
     mechanism=None,
-    tags=("sector", "short interest"),
+    tags=("sector", "short interest", "history"),
 )

@@ -3,7 +3,8 @@
 Hypothesis: when leveraged funds are unusually net short VIX futures (a crowded short-volatility trade) while the
 VIX is calm, a volatility spike — and an equity drawdown — is more likely than usual: hold less SPY. When the VIX
 is already stressed the spike has happened; hold SPY.
-Data: CFTC TFF `lev_money_net_pct_oi` for entity VIX (code 1170E1; Tuesday positions public Friday 15:30 ET) and
+Data: CFTC TFF futures only (`lev_money_net_pct_oi`, source cftc_tff; the `_combined` metrics are not read)
+for entity VIX (code 1170E1; Tuesday positions public Friday 15:30 ET) and
 the ^VIX close (a price column `VIX`, known at each session's close; never traded).
 Signal: on each Friday-release decision session, crowded = percentile of the net position over `window` weeks at
 or below `crowded_pct`; calm = VIX close below `vix_calm`. Exposure `risk_off_weight` when crowded and calm,
@@ -18,7 +19,7 @@ import pandas as pd
 from research.data.market import MarketData
 from research.data.universe import MARKET
 from research.strategy import Float, Int, Strategy
-from strategies.cot_leveraged_funds import cot_observations, standardise
+from strategies.cot_leveraged_funds import cot_observations, require_history, standardise
 
 VIX = "VIX"
 
@@ -34,6 +35,7 @@ def weights(
 ) -> pd.DataFrame:
     """SPY exposure: `risk_off_weight` when short-vol positioning is crowded in a calm VIX, else fully invested."""
     net = cot_observations(data, "lev_money_net_pct_oi", [VIX])
+    require_history("vix_positioning", net, min_weeks)
     pct = standardise(net, "percentile", window, min_weeks)[VIX].ffill()
     pct = pct[pct.first_valid_index():] if pct.notna().any() else pct.iloc[:0]
     vix = data.prices.close[VIX].reindex(pct.index)

@@ -184,7 +184,9 @@ def test_futures_and_options_combined_is_a_separate_source(tmp_path):
     assert set(both.source) == {SOURCE, SOURCE_COMBINED}
     assert read_tff(com)["variant"].iloc[0] == "combined"
     net = both[(both.metric == "lev_money_net")].set_index("source")["value"]
-    assert net[SOURCE] == -200_000 and net[SOURCE_COMBINED] == -150_000
+    assert list(net.index) == [SOURCE] and net[SOURCE] == -200_000  # never mixed with the combined rows
+    com_net = both[(both.metric == "lev_money_net_combined")].set_index("source")["value"]
+    assert list(com_net.index) == [SOURCE_COMBINED] and com_net[SOURCE_COMBINED] == -150_000
 
 
 def test_excel_csv_with_bom_us_dates_blanks_and_no_quote_columns(tmp_path):

@@ -12,7 +12,9 @@ from research.run import default_config, load_data
 from research.sweep import plans
 from research.sweep.runner import default_benchmark
 
-REAL = [n for n in plans.available() if "real-data" in strategies.get(n).tags]
+#: The real-data strategies, and those that run on both markets (real baskets and FINRA sectors on real data).
+BOTH = ("fade_most_short", "fade_most_short_sectors")
+REAL = [n for n in plans.available() if "real-data" in strategies.get(n).tags or n in BOTH]
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +23,7 @@ def real(shared_data):
 
 
 def test_the_real_data_plans_exist():
-    assert {"cot_leveraged_funds", "cot_sector_positioning", "vix_positioning"} <= set(REAL)
+    assert {"cot_leveraged_funds", "cot_sector_positioning", "vix_positioning", *BOTH} <= set(REAL)
 
 
 @pytest.mark.parametrize("name", REAL)

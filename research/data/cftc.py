@@ -23,6 +23,9 @@ dates come from the CFTC's published catch-up schedules (`RELEASE_OVERRIDES`). M
 
 from __future__ import annotations
 
+import re
+import tempfile
+import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -47,6 +50,7 @@ from research.errors import DataError
 
 SOURCE = "cftc_tff"
 SOURCE_COMBINED = "cftc_tff_combined"
+COMBINED_SUFFIX = "_combined"
 RELEASE_CLOCK = pd.Timedelta(hours=15, minutes=30)
 
 #: CFTC contract market code -> panel entity (the SPDR ETF a market maps to, else an index name).
@@ -276,6 +280,7 @@ def tff_panel(raw: pd.DataFrame, *, markets: Mapping[str, str] = MARKETS,
               release_overrides: Mapping | None = None, name: str = "cftc") -> pd.DataFrame:
     """Long panel of the mapped markets: per trader category long, short, net, percent of OI; open interest.
 
+    Futures-and-options rows (source `SOURCE_COMBINED`) carry the same metrics with the suffix ``_combined``.
     Metrics: ``{lev_money,asset_mgr,dealer}_{long,short,net}`` (contracts), ``..._pct_oi_{long,short}`` (as
     published, pct_oi), ``..._net_pct_oi`` (100 * net / open interest, pct_oi), ``open_interest`` (contracts).
     A value missing in the file is an absent row.
@@ -302,7 +307,10 @@ def tff_panel(raw: pd.DataFrame, *, markets: Mapping[str, str] = MARKETS,
         cols[f"{m}_pct_oi_short"] = (sub[f"{m}_pct_oi_short"].to_numpy(), "pct_oi")
         with np.errstate(divide="ignore", invalid="ignore"):
             cols[f"{m}_net_pct_oi"] = (np.where(oi > 0, 100.0 * net / oi, np.nan), "pct_oi")
-    parts = [base.assign(metric=k, value=v, units=u) for k, (v, u) in cols.items()]
+    # Futures-and-options rows get their own metric names (suffix COMBINED_SUFFIX) as well as their own source, so
+    # align() can never mix them with futures-only rows of the same week; a strategy names the one it reads.
+    suffix = np.where(base["source"].to_numpy() == SOURCE_COMBINED, COMBINED_SUFFIX, "")
+    parts = [base.assign(metric=np.char.add(k, suffix), value=v, units=u) for k, (v, u) in cols.items()]
     long_panel = pd.concat(parts, ignore_index=True)
     long_panel = long_panel[np.isfinite(long_panel["value"].to_numpy())]
     return validate_panel(long_panel, name=name, entities=set(markets.values()))
@@ -325,6 +333,79 @@ def load_cftc_dir(path: str | Path, *, pattern: str = "FinFut*.txt", markets: Ma
                         "(fut_fin_txt_YYYY.zip) and unzip them here.")
     raw = _merge_files([read_tff(f, codes=markets) for f in files])
     return tff_panel(raw, markets=markets, release_overrides=release_overrides, name=f"{base}/{pattern}")
+
+
+#: Published names of TFF files: annual history (FinFutYY.txt / FinFut2017.txt, FinComYY.txt, with suffixes such as
+#: ``_2026_partial``), the weekly files (FinFutWk.txt, FinComWk.txt), CSVs saved from the CFTC's Excel version
+#: (F2022.csv, C2022.csv style, and the annual zips fut_fin_txt_2022.zip / com_fin_txt_2022.zip (FinFutYY.txt inside).
+_PUBLISHED = re.compile(r"^(fin(fut|com)\w*|[fc]_?\d{2,4}\w*|(fut|com)_fin_(txt|xls)_\w+)$", re.IGNORECASE)
+
+
+def _members(path: Path) -> list[tuple[Path, str | None]]:
+    """(path, zip member or None) of each TFF candidate at `path`: a text/CSV file, or each text member of a zip."""
+    if path.suffix.lower() == ".zip":
+        try:
+            with zipfile.ZipFile(path) as z:
+                return [(path, n) for n in z.namelist() if Path(n).suffix.lower() in (".txt", ".csv")]
+        except zipfile.BadZipFile:
+            raise DataError(f"{path}: not a readable zip file; download it again.") from None
+    return [(path, None)]
+
+
+def _other_report(first_line: str) -> str | None:
+    """Why a file with a header is not a TFF report (legacy or disaggregated COT), or None when it may be one."""
+    if "Market_and_Exchange_Names" in first_line and "Lev_Money" not in first_line:
+        return "a COT report other than Traders in Financial Futures (no Lev_Money columns)"
+    return None
+
+
+def load_cftc_folder(path: str | Path, *, markets: Mapping[str, str] = MARKETS,
+                     release_overrides: Mapping | None = None) -> tuple[pd.DataFrame, dict[str, list[Path]],
+                                                                      list[tuple[Path, str]]]:
+    """Every TFF file of a folder under its published names (`_PUBLISHED`), zips included.
+
+    Returns (panel, files read per source, files skipped with the reason). Futures-only and combined files go to
+    their own source and metrics (`tff_panel`); a file that is not a TFF report is skipped and said so, never
+    guessed; the same market-week in two files of one variant must agree (`_merge_files`).
+    """
+    base = Path(path)
+    raws: list[pd.DataFrame] = []
+    read: dict[str, list[Path]] = {}
+    skipped: list[tuple[Path, str]] = []
+    for f in sorted(p for p in base.iterdir() if p.is_file()):
+        if f.suffix.lower() not in (".txt", ".csv", ".zip") or not _PUBLISHED.match(f.stem):
+            skipped.append((f, "not a published CFTC TFF file name (FinFut*/FinCom*.txt, F2022.csv, *_fin_txt_*.zip)"))
+            continue
+        members = _members(f)
+        if not members:
+            skipped.append((f, "no .txt or .csv inside (the Excel .xls zip is not read: use the text zip)"))
+        for container, member in members:
+            with tempfile.TemporaryDirectory() as tmp:
+                target = container
+                if member is not None:
+                    with zipfile.ZipFile(container) as z:
+                        target = Path(tmp) / Path(member).name
+                        target.write_bytes(z.read(member))
+                with open(target, encoding="utf-8-sig", errors="replace") as fh:
+                    why = _other_report(fh.readline())
+                if why:
+                    skipped.append((container, f"{member or container.name}: {why}"))
+                    continue
+                raw = read_tff(target, codes=markets)
+                if member is not None:
+                    raw = raw.assign(file=f"{container}!{member}")
+            if raw.empty:
+                skipped.append((container, f"{member or container.name}: no row of the markets read"))
+                continue
+            raws.append(raw)
+            for v in raw["variant"].unique():
+                read.setdefault(SOURCE_COMBINED if v == "combined" else SOURCE, []).append(container)
+    if not raws:
+        raise DataError(f"{base}: no CFTC TFF file read (skipped: {[str(s[0].name) for s in skipped]}). Download "
+                        "the history files (fut_fin_txt_YYYY.zip) from cftc.gov and unzip them here.")
+    raw = _merge_files(raws)
+    panel = tff_panel(raw, markets=markets, release_overrides=release_overrides, name=str(base))
+    return panel, {k: sorted(set(v)) for k, v in read.items()}, skipped
 
 
 def cftc_presence(panel: pd.DataFrame, *, metric: str = "open_interest") -> pd.DataFrame:

@@ -6,10 +6,25 @@ File format (FINRA's consolidated short interest files; pipe-delimited despite t
     currentShortPositionQuantity|previousShortPositionQuantity|stockSplitFlag|averageDailyVolumeQuantity|
     daysToCoverQuantity|revisionFlag|changePercent|changePreviousNumber|settlementDate
 
-Positions are as of the settlement date (mid-month and month-end). FINRA compiles them and provides them for
-publication on the 8th business day after settlement (FINRA/Nasdaq rule text; "about seven business days" in
-FINRA's summary): `available_at` is the 8th NYSE session after settlement at 18:00 ET, after the close, so a
-value is first usable at the next session's decision. Blank volume or days-to-cover is missing, never filled.
+Positions are as of the settlement date (mid-month and month-end). Publication rule: firms report by 18:00 ET
+on the 2nd business day after the settlement date, and "FINRA compiles the short interest data and provides it
+for publication on the 8th business day after the reporting settlement date" (Nasdaq Trader, "Short Interest
+Publication Schedule", nasdaqtrader.com/Trader.aspx?id=ShortIntPubSch; FINRA Rule 4560 and FINRA's short
+interest reporting pages). The files carry no publication date and FINRA's own calendar may not be reproduced,
+so the rule is approximated conservatively: a business day is a day that is both an NYSE session and a US
+federal business day (Columbus Day and Veterans Day, when equity settlement banks are closed, do not count), and
+`available_at` is the 8th such day after settlement at 18:00 ET (Nasdaq disseminates "after 4:00 p.m." that
+day). If FINRA counts those two bank holidays as business days, the date here is a day later than FINRA's; it is
+never earlier than the 8th-business-day rule (FINRA's own summary says "about seven business days": the rule
+text, the later of the two, is used). A value is first usable at the next session's decision. Blank volume or days-to-cover is missing, never filled.
+
+Real files (../shared/data/finra, 2017-12-29 -> 2025-07-15): quantities are shares as of the settlement date,
+**not adjusted for later splits**; ``stockSplitFlag`` = ``S`` marks a split within the period, where
+``previousShortPositionQuantity`` is still on the pre-split share count (AAPL 2020-08-31: 79.7M now, 23.7M
+before its 4:1 split), so the change of a flagged row is not comparable and is left out (``split`` column,
+``change_ok`` False). ``revisionFlag`` = ``R`` (about 3% of rows) marks a value FINRA revised after first
+publication; the files hold only the revised value, so the original cannot be recovered: such rows are used at
+the original publication time and counted in the provenance (`research.data.real`), a stated approximation.
 
 Sectors come from the point-in-time GICS map (`research.data.gics`) at the settlement date; symbols outside it
 (not S&P 500 members then, ETFs, OTC names) are unmapped and counted in `BOOK`'s ``si_mapped_share``.
@@ -29,20 +44,24 @@ from research.data._parsing import (
     col_label,
     column,
     dates,
+    is_federal_business_day,
     numbers,
     raise_problems,
     read_text,
-    sessions_after,
     split_rows,
 )
+from research.data.calendar import sessions
 from research.data.gics import GicsMap, normalize_symbol
 from research.data.panel import validate_panel
 from research.data.universe import BASKET_MOST_SHORT, BOOK, SECTORS
-from research.errors import DataError
+from research.errors import ConfigError, DataError
 
 SOURCE = "finra_si"
 PUBLICATION_LAG_SESSIONS = 8
 PUBLICATION_CLOCK = pd.Timedelta(hours=18)
+PUBLICATION_RULE = ("settlement-date short interest, public on the 8th business day after settlement 18:00 ET "
+                    "(FINRA Rule 4560 / Nasdaq Trader publication schedule; business day = NYSE session and "
+                    "federal business day, so never earlier than FINRA's calendar)")
 FINRA_COLUMNS: tuple[str, ...] = (
     "accountingYearMonthNumber", "symbolCode", "issueName", "issuerServicesGroupExchangeCode", "marketClassCode",
     "currentShortPositionQuantity", "previousShortPositionQuantity", "stockSplitFlag",
@@ -60,18 +79,30 @@ _NUMERIC = {
 FINRA_ENTITIES: frozenset[str] = frozenset((*SECTORS, BOOK, BASKET_MOST_SHORT))
 
 
+def business_days_after(days: pd.DatetimeIndex, n: int) -> pd.DatetimeIndex:
+    """The n-th day strictly after each date that is both an NYSE session and a federal business day."""
+    d = pd.DatetimeIndex(days).normalize().astype("datetime64[ns]")
+    if len(d) == 0:
+        return pd.DatetimeIndex([], dtype="datetime64[ns]")
+    sess = sessions(d.min(), d.max() + pd.Timedelta(days=3 * n + 20)).astype("datetime64[ns]")
+    biz = sess[is_federal_business_day(sess)]
+    return pd.DatetimeIndex(biz[biz.searchsorted(d, side="right") + (n - 1)])
+
+
 def publication_times(settlement: Iterable, lag_sessions: int = PUBLICATION_LAG_SESSIONS) -> pd.DatetimeIndex:
-    """When each settlement date's short interest is public: the lag_sessions-th NYSE session after, 18:00."""
+    """When each settlement date's short interest is public (module docstring): the lag_sessions-th business
+    day (NYSE session and federal business day) after settlement, 18:00 ET."""
     vals = settlement if isinstance(settlement, (pd.Series, pd.Index, np.ndarray)) else list(settlement)
     d = pd.DatetimeIndex(pd.to_datetime(vals))
-    return pd.DatetimeIndex(sessions_after(d, lag_sessions) + PUBLICATION_CLOCK, name="available_at")
+    return pd.DatetimeIndex(business_days_after(d, lag_sessions) + PUBLICATION_CLOCK, name="available_at")
 
 
 def read_short_interest(path: str | Path, *, lag_sessions: int = PUBLICATION_LAG_SESSIONS) -> pd.DataFrame:
     """Parse one FINRA short interest file to a typed frame, one row per (symbol, settlement date).
 
     Columns: file, line, symbol (normalised), issue_name, market, settlement_date, available_at, short_interest,
-    previous_short_interest, avg_daily_volume, days_to_cover, change_pct, change_shares, revised (bool).
+    previous_short_interest, avg_daily_volume, days_to_cover, change_pct, change_shares, revised (bool), split
+    (bool: stockSplitFlag S), change_ok (bool: the change against previous_short_interest is on one share count).
     Errors name the file, line and column: missing header columns, wrong field count, bad date, non-number,
     negative quantity, duplicate (symbol, settlement date).
     """
@@ -113,6 +144,8 @@ def read_short_interest(path: str | Path, *, lag_sessions: int = PUBLICATION_LAG
         for p in blank:
             problems.append(Problem(str(path), int(ln[p]), lab(col), "blank short position quantity."))
     out["revised"] = column(rows, pos["revisionFlag"]).str.upper().isin(["R", "Y", "TRUE", "1"]).to_numpy()
+    out["split"] = column(rows, pos["stockSplitFlag"]).str.upper().isin(["S", "Y", "TRUE", "1"]).to_numpy()
+    out["change_ok"] = ~out["split"].to_numpy()
     dup = out.duplicated(["symbol", "settlement_date"], keep=False) & out["settlement_date"].notna()
     for (s, d), g in out[dup].groupby(["symbol", "settlement_date"]):
         problems.append(Problem(str(path), int(g["line"].iloc[1]), lab("symbolCode"),
@@ -150,22 +183,45 @@ def with_sectors(si: pd.DataFrame, gics: GicsMap) -> pd.DataFrame:
     return si.assign(sector=gics.map(si["symbol"], si["settlement_date"]).to_numpy())
 
 
-def most_short_basket(si: pd.DataFrame, gics: GicsMap, *, n: int = 50, min_adv: float = 0.0) -> pd.DataFrame:
-    """The n mapped stocks with the highest short interest to average daily volume (days to cover) per date.
+RANK_BY = ("days_to_cover", "change")
 
-    The ratio is computed from the two quantities (exact, not FINRA's rounded and capped column); stocks with
-    no or zero volume are left out. Ties break by symbol. Columns: settlement_date, available_at, rank, symbol,
-    sector, days_to_cover, short_interest.
+
+def rank_most_short(df: pd.DataFrame, *, n: int = 50, by: str = "days_to_cover", min_adv: float = 0.0
+                    ) -> pd.DataFrame:
+    """The n rows of `df` (parsed FINRA rows) per settlement date with the highest score, plus 'score' and 'rank'.
+
+    ``days_to_cover``: short interest / average daily volume, computed from the two quantities (exact, not FINRA's
+    rounded and capped column; split-invariant), rows without volume above `min_adv` left out. ``change``: short
+    interest / previous - 1, rows flagged with a split (``change_ok`` False) or without a previous quantity left
+    out. Ties break by symbol. The one ranking of both most-short baskets (`most_short_basket` over the GICS map,
+    `research.data.baskets.most_short_members` over point-in-time S&P 500 members).
     """
-    df = with_sectors(si, gics)
-    ok = df["sector"].notna() & (df["avg_daily_volume"] > max(min_adv, 0.0))
-    df = df[ok].assign(ratio=lambda x: x["short_interest"] / x["avg_daily_volume"])
-    df = df.sort_values(["settlement_date", "ratio", "symbol"], ascending=[True, False, True], kind="stable")
+    if by not in RANK_BY:
+        raise ConfigError(f"most-short basket: by must be one of {', '.join(RANK_BY)}; got {by!r}.")
+    if n < 1:
+        raise ConfigError(f"most-short basket: n must be >= 1; got {n}.")
+    if by == "days_to_cover":
+        df = df[df["avg_daily_volume"] > max(min_adv, 0.0)]
+        score = df["short_interest"] / df["avg_daily_volume"]
+    else:
+        df = df[df["change_ok"] & (df["previous_short_interest"] > 0)]
+        score = df["short_interest"] / df["previous_short_interest"] - 1.0
+    df = df.assign(score=score.to_numpy())
+    df = df.sort_values(["settlement_date", "score", "symbol"], ascending=[True, False, True], kind="stable")
     top = df.groupby("settlement_date", sort=True).head(n).copy()
     top["rank"] = top.groupby("settlement_date").cumcount() + 1
-    top = top.rename(columns={"ratio": "dtc"})
-    cols = ["settlement_date", "available_at", "rank", "symbol", "sector", "dtc", "short_interest"]
-    return top[cols].rename(columns={"dtc": "days_to_cover"}).reset_index(drop=True)
+    return top.reset_index(drop=True)
+
+
+def most_short_basket(si: pd.DataFrame, gics: GicsMap, *, n: int = 50, min_adv: float = 0.0) -> pd.DataFrame:
+    """The n GICS-mapped stocks with the highest days to cover per date (`rank_most_short`).
+
+    Columns: settlement_date, available_at, rank, symbol, sector, days_to_cover, short_interest.
+    """
+    df = with_sectors(si, gics)
+    top = rank_most_short(df[df["sector"].notna()], n=n, min_adv=min_adv).rename(columns={"score": "days_to_cover"})
+    cols = ["settlement_date", "available_at", "rank", "symbol", "sector", "days_to_cover", "short_interest"]
+    return top[cols]
 
 
 def _aggregate(g: pd.DataFrame) -> dict[str, float]:

@@ -35,6 +35,8 @@ class MarketData:
     synthetic: bool = False
     truth: Any = None
     sources: tuple[SourceInfo, ...] = field(default=())
+    notes: tuple[str, ...] = field(default=())  # data notes a run copies to its log ("TICKER: ..." lines)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # e.g. basket_coverage (research.data.real)
 
     @property
     def index(self) -> pd.DatetimeIndex:
@@ -43,6 +45,16 @@ class MarketData:
     def flow(self, metric: str, entities: list[str] | None = None, field: str = "value") -> pd.DataFrame:
         """`metric` as known at each session's decision time (see `research.data.panel.align`)."""
         return align(self.panel, self.index, metric, entities=entities, field=field)
+
+    def notes_for(self, keys: list[str]) -> list[str]:
+        """The data notes about `keys` (tickers or sources: lines starting 'KEY:'), for a run's log; a note
+        "X: built from S" brings S's notes too."""
+        want = {str(k) for k in keys}
+        for n in self.notes:
+            head, _, rest = n.partition(":")
+            if head in want and rest.strip().startswith("built from "):
+                want.add(rest.strip().removeprefix("built from ").split()[0])
+        return [n for n in self.notes if n.split(":", 1)[0] in want and "built from " not in n]
 
     def metrics(self) -> list[str]:
         return sorted(self.panel["metric"].unique())
