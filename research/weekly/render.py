@@ -236,8 +236,7 @@ def streak_strip(flows: pd.DataFrame) -> Figure:
     z = np.sign(f.to_numpy(dtype=float).T)
     with plt.rc_context({**STYLE, "axes.grid": False}):
         fig, ax = plt.subplots(figsize=(10, 0.24 * f.shape[1] + 0.9))
-        cmap = ListedColormap(["#b03a2e", "#eeeeee", "#2e7d4f"])
-        cmap.set_bad("#cfcfcf")
+        cmap = ListedColormap(["#b03a2e", "#eeeeee", "#2e7d4f"]).with_extremes(bad="#cfcfcf")
         ax.imshow(np.ma.masked_invalid(z), aspect="auto", cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
         ax.set_yticks(range(f.shape[1]), list(f.columns))
         ticks = list(range(0, len(f), 4))
