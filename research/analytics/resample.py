@@ -74,6 +74,34 @@ def stationary_indices(rng: np.random.Generator, n: int, block: int, rows: int =
     return out
 
 
+def stationary_blocks(rng: np.random.Generator, n: int, block: float, reps: int) -> tuple[np.ndarray, ...]:
+    """The blocks of `reps` stationary-bootstrap resamples of n rows: (starts, lengths, ptr), resample r being
+    blocks ptr[r]:ptr[r + 1]. Lengths are geometric with mean `block`, starts uniform; each resample's lengths
+    add up to n exactly (its last block is cut). The same resamples as drawing row by row, at a block's cost."""
+    p = 1.0 / max(float(block), 1.0)
+    per = int(np.ceil(n * p * 1.5)) + 16  # enough blocks for one resample almost always
+    starts: list[np.ndarray] = []
+    lengths: list[np.ndarray] = []
+    ptr = np.zeros(reps + 1, dtype=np.int64)
+    for r in range(reps):
+        st_parts, ln_parts, total = [], [], 0
+        while total < n:
+            ln = rng.geometric(p, per).astype(np.int64)
+            st = rng.integers(0, n, per, dtype=np.int64)
+            cum = total + np.cumsum(ln)
+            cut = min(int(np.searchsorted(cum, n)) + 1, per)  # the first block that reaches n, included
+            ln, st = ln[:cut].copy(), st[:cut]
+            if cum[cut - 1] > n:
+                ln[-1] -= cum[cut - 1] - n
+            st_parts.append(st)
+            ln_parts.append(ln)
+            total = int(min(cum[cut - 1], n))
+        starts += st_parts
+        lengths += ln_parts
+        ptr[r + 1] = ptr[r] + sum(len(x) for x in st_parts)
+    return np.concatenate(starts), np.concatenate(lengths), ptr
+
+
 def sharpe_rows(x: np.ndarray, periods: int) -> np.ndarray:
     """`metrics.sharpe` of each row of a C-contiguous 2-d array (no NaN): mean / std(ddof=1) * sqrt(periods), NaN
     where a row never moves. Row reductions of a C-contiguous array are the 1-d reductions, bit for bit."""

@@ -415,21 +415,25 @@ def spa_test(
 ) -> SPAResult:
     """Hansen's test of superior predictive ability: does any of the K strategies beat the benchmark?
 
-    Wraps arch's `SPA` with losses = -returns (higher return = lower loss), so the null is that no strategy
-    has a higher expected return than the benchmark. `block` is the stationary bootstrap's expected block
-    length (default: the median `block_length` of the strategies' excess returns). Rows with any NaN dropped.
+    The null is that no strategy has a higher expected return than the benchmark. The differences
+    strategy - benchmark are resampled by the stationary bootstrap (`block`: its expected block length, default
+    the median `block_length` of the differences, over at most 64 of them spread evenly) and the statistic is
+    Hansen's studentized maximum (`research.analytics.nb.spa_nb`, by blocks: a sweep's thousands of configs in
+    about a second). Its p-values agree with arch's `SPA` within bootstrap error (tests/test_stats.py). Rows
+    with any NaN dropped.
     """
-    from arch.bootstrap import SPA
+    from research.analytics.nb import spa_nb
+    from research.analytics.resample import stationary_blocks
 
     bench, strat = _spa_inputs(strategy_returns, benchmark_returns)
-    b = block if block is not None else int(np.median([block_length(strat[:, k] - bench)
-                                                     for k in range(strat.shape[1])]))
-    spa = SPA(-bench, -strat, block_size=max(1, b), reps=reps, studentize=studentize,
-              seed=np.random.default_rng(seed))
-    spa.compute()
-    p = spa.pvalues
-    return SPAResult(float(p["lower"]), float(p["consistent"]), float(p["upper"]), max(1, b), reps,
-                     strat.shape[1], studentize)
+    d = np.ascontiguousarray(strat - bench[:, None])
+    if block is None:
+        cols = np.unique(np.linspace(0, d.shape[1] - 1, min(64, d.shape[1])).round().astype(int))
+        block = int(np.median([block_length(d[:, k]) for k in cols]))
+    b = max(1, int(block))
+    starts, lengths, ptr = stationary_blocks(np.random.default_rng(seed), len(d), b, reps)
+    lower, consistent, upper = spa_nb(d, starts, lengths, ptr, studentize)
+    return SPAResult(float(lower), float(consistent), float(upper), b, reps, d.shape[1], studentize)
 
 
 def reality_check(
