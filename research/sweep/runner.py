@@ -257,8 +257,12 @@ def analyse(result: SweepResult, *, db: Any = None, use_log: bool = True, n_boot
     pre = "active_" if active else ""
     best = result.best
     row = t.loc[best]
-    logged = triallog.trial_stats(result.strategy, db, data_hash=result.data_hash, active=active) \
-        if use_log else None
+    locked = ""
+    try:
+        logged = triallog.trial_stats(result.strategy, db, data_hash=result.data_hash, active=active) \
+            if use_log else None
+    except triallog.TrialLogLocked:  # its rows are staged; count this sweep's, and say so
+        logged, locked = None, ", the trial log being locked"
     if logged is not None and logged[0] >= len(t):
         n_trials, var = logged
         source = "trial log"
@@ -266,7 +270,7 @@ def analyse(result: SweepResult, *, db: Any = None, use_log: bool = True, n_boot
         sr_all = t[f"{pre}sharpe_per_period"].to_numpy(dtype=float)
         sr_all = sr_all[np.isfinite(sr_all)]
         n_trials, var = len(sr_all), float(np.var(sr_all, ddof=1)) if len(sr_all) > 1 else 0.0
-        source = "this sweep"
+        source = f"this sweep{locked}"
     sr = float(row[f"{pre}sharpe_per_period"])
     n_obs, skew, kurt = int(row["n_obs"]), float(row[f"{pre}skew"]), float(row[f"{pre}kurtosis"])
     psr = S.probabilistic_sharpe_ratio(sr, n_obs, skew, kurt)
