@@ -176,3 +176,19 @@ def test_bad_wait_setting_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("FLOWBT_TRIALS_WAIT", "soon")
     with pytest.raises(ConfigError, match="FLOWBT_TRIALS_WAIT"):
         triallog.wait_seconds()
+
+
+def test_a_foreign_trials_table_is_left_untouched(tmp_path):
+    import duckdb
+
+    from research.errors import ConfigError
+
+    db = tmp_path / "mine.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE trials (name VARCHAR, score DOUBLE)")
+    con.close()
+    with pytest.raises(ConfigError, match="flowbt did not write"):
+        triallog.append("s", [{"a": 1}], metrics([0.02]), data_hash="h", db=db, code_version="x")
+    con = duckdb.connect(str(db), read_only=True)
+    assert [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()] == ["trials"]
+    con.close()

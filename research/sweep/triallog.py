@@ -54,6 +54,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("engine", "VARCHAR"),
 )
 _NAMES = [c for c, _ in COLUMNS]
+#: Columns of the first schema; a `trials` table without them is not a flowbt trial log.
+CORE = frozenset({"strategy", "params", "data_hash", "run_at", "sharpe_per_period"})
 
 
 class TrialLogLocked(FlowbtError, RuntimeError):
@@ -98,8 +100,8 @@ def _connect(db: str | Path | None, create: bool, wait: float | None = None):
     import duckdb
 
     path = db_path(db)
-    if create:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    if create and not path.exists():
+        _create(path)
     limit = wait_seconds(wait)
     if time.monotonic() - _TIMED_OUT.get(str(path), -1e9) < 60:  # it stayed locked a moment ago: wait briefly
         limit = min(limit, 1.0)
@@ -130,27 +132,63 @@ def _connect(db: str | Path | None, create: bool, wait: float | None = None):
     return con
 
 
+def _create(path: Path) -> None:
+    """Create an empty log at `path` atomically: built under a temporary name, then linked into place (a
+    process that opens `path` meanwhile would otherwise find a file DuckDB has not finished writing)."""
+    import duckdb
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.new")
+    try:
+        con = duckdb.connect(str(tmp))
+        try:
+            _migrate(con)
+        finally:
+            con.close()
+        try:
+            os.link(tmp, path)
+        except FileExistsError:  # another process created it first: use theirs
+            pass
+        except OSError:  # no hard links here (some network or FAT file systems): a rename, nearly as good
+            if not path.exists():
+                os.replace(tmp, path)
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+
+
 def _migrate(con: Any) -> None:
-    """Bring the log to SCHEMA_VERSION: create what is missing, add columns, make run_at time-zoned."""
-    con.execute("CREATE TABLE IF NOT EXISTS flowbt_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
-    rows = con.execute("SELECT value FROM flowbt_meta WHERE key = 'schema_version'").fetchall()
-    row = rows[0] if rows else None
-    if row is not None and int(row[0]) >= SCHEMA_VERSION:
-        return
-    cols = ", ".join(f"{name} {kind}" for name, kind in COLUMNS)
-    con.execute(f"CREATE TABLE IF NOT EXISTS trials ({cols})")
-    con.execute("CREATE TABLE IF NOT EXISTS staged_batches (batch VARCHAR PRIMARY KEY, rows BIGINT, "
-                "merged_at TIMESTAMPTZ)")
+    """Bring the log to SCHEMA_VERSION: create what is missing, add columns, make run_at time-zoned.
+
+    A `trials` table without the columns every flowbt version wrote (CORE) is someone else's: it is left
+    untouched and the answer is a ConfigError."""
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if "flowbt_meta" in tables:
+        rows = con.execute("SELECT value FROM flowbt_meta WHERE key = 'schema_version'").fetchall()
+        if rows and int(rows[0][0]) >= SCHEMA_VERSION:
+            return
     have = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
                             "WHERE table_name = 'trials'").fetchall())
-    added = [name for name, _ in COLUMNS if name not in have]
-    for name, kind in COLUMNS:
-        if name not in have:
-            con.execute(f"ALTER TABLE trials ADD COLUMN {name} {kind}")
-    if have.get("run_at", "").upper() == "TIMESTAMP":  # version 1 wrote UTC wall-clock without a zone
-        con.execute("ALTER TABLE trials ALTER run_at TYPE TIMESTAMPTZ USING timezone('UTC', run_at)")
+    if have and not CORE <= set(have):
+        from research.errors import ConfigError
+
+        raise ConfigError(f"the trial log holds a `trials` table that flowbt did not write (it lacks "
+                          f"{', '.join(sorted(CORE - set(have)))}); point FLOWBT_TRIALS at another file.")
+    con.execute("CREATE TABLE IF NOT EXISTS flowbt_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    con.execute("CREATE TABLE IF NOT EXISTS staged_batches (batch VARCHAR PRIMARY KEY, rows BIGINT, "
+                "merged_at TIMESTAMPTZ)")
+    added = []
+    if not have:
+        con.execute(f"CREATE TABLE trials ({', '.join(f'{name} {kind}' for name, kind in COLUMNS)})")
+    else:
+        added = [name for name, _ in COLUMNS if name not in have]
+        for name, kind in COLUMNS:
+            if name not in have:
+                con.execute(f"ALTER TABLE trials ADD COLUMN {name} {kind}")
+        if have["run_at"].upper() == "TIMESTAMP":  # version 1 wrote UTC wall-clock without a zone
+            con.execute("ALTER TABLE trials ALTER run_at TYPE TIMESTAMPTZ USING timezone('UTC', run_at)")
     con.execute("INSERT OR REPLACE INTO flowbt_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
-    if row is not None or have:
+    if have:
         log.info("flowbt: trial log migrated to schema version %d%s", SCHEMA_VERSION,
                  f" (added {', '.join(added)})" if added else "")
 
