@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from research.analytics.metrics import summary
+from research.atomic import atomic_folder
 from research.backtest import BacktestResult, ExecutionConfig, backtest, benchmark_returns
 from research.data.market import MarketData
 from research.errors import ConfigError
@@ -117,19 +118,20 @@ def run_strategy(
         metrics = headline_metrics(result, bench)
         seconds = time.perf_counter() - t0
         folder = run_folder(strat.name, out)
-        save_run(folder, strat, params, cfg, data, result, bench, metrics, seconds, signal=signal, csv=False)
-        if report is not None:  # the tear sheet reads the parquet and JSON files, all written by now
-            report.start(folder, pdf)
-        try:
-            result.save_csv(folder)  # ~0.2 s, for spreadsheets: written while the child draws
-        except BaseException:
-            if report is not None:
-                report.wait()  # let the tear sheet finish rather than kill it half-written
-            raise
-        if tearsheet and not (report is not None and report.wait()):
-            from research.report.tearsheet import write_tearsheet
+        with atomic_folder(folder) as work:  # renamed to `folder` once complete; removed on any failure
+            save_run(work, strat, params, cfg, data, result, bench, metrics, seconds, signal=signal, csv=False)
+            if report is not None:  # the tear sheet reads the parquet and JSON files, all written by now
+                report.start(work, pdf)
+            try:
+                result.save_csv(work)  # ~0.2 s, for spreadsheets: written while the child draws
+            except BaseException:
+                if report is not None:
+                    report.wait()  # let the child finish before its folder is removed
+                raise
+            if tearsheet and not (report is not None and report.wait()):
+                from research.report.tearsheet import write_tearsheet
 
-            write_tearsheet(folder, pdf=pdf)
+                write_tearsheet(work, pdf=pdf)
     finally:
         if report is not None:
             report.cancel()

@@ -204,12 +204,19 @@ def _label(p: dict[str, Any], plan: Any, params: list[dict[str, Any]]) -> str:
 def write_walkforward(wf: WalkForwardResult, data: MarketData, out: Path | None = None, *, pdf: bool = True,
                       run_tearsheet: bool = True) -> Path:
     """results/walkforward/<strategy>/<stamp>/: folds.csv, summary.json, the sheet, and oos/ (a run folder)."""
-    import strategies
-    from research.report.tearsheet import write_document
+    from research.atomic import atomic_folder
 
     folder = Path(out) if out is not None else (
         RESULTS / "walkforward" / wf.strategy / datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ"))
-    folder.mkdir(parents=True, exist_ok=True)
+    with atomic_folder(folder) as work:  # renamed to `folder` once complete; removed on any failure
+        _write_walkforward(wf, data, work, pdf, run_tearsheet)
+    return folder
+
+
+def _write_walkforward(wf: WalkForwardResult, data: MarketData, folder: Path, pdf: bool, run_tearsheet: bool) -> None:
+    import strategies
+    from research.report.tearsheet import write_document
+
     wf.folds.to_csv(folder / "folds.csv", index=False)
     strat = strategies.get(wf.strategy)
     run_dir = folder / "oos"
@@ -226,7 +233,6 @@ def write_walkforward(wf: WalkForwardResult, data: MarketData, out: Path | None 
     write_json(folder / "summary.json", {"strategy": wf.strategy, "scheme": wf.scheme, "rule": wf.rule,
                                          "n_configs": wf.n_configs, "oos_metrics": wf.oos_metrics,
                                          "seconds": round(wf.seconds, 3)})
-    return folder
 
 
 def walkforward_document(wf: WalkForwardResult, data: MarketData, hypothesis: str = "", *,
