@@ -303,18 +303,91 @@ FAST_EXIT = frozenset({"run", "report", "list"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `flowbt` console script; user errors print one clear message and exit 2.
+    """Entry point of the `flowbt` console script.
 
+    Exit codes: 0 done; 1 an unexpected error, a bug: one line naming it and the log file holding its traceback
+    (`crash_log`); 2 a user error (research.errors: bad data, parameters, options; an output that could not
+    be written; a file that cannot be read) with one clear message; 130 interrupted (Ctrl-C), after every
+    temporary file is removed (the writers clean up as the interrupt unwinds them). A closed pipe (`flowbt
+    list | head -1`) ends quietly with the command's own status: the reader wanted no more.
     From the command line (`argv` None), the FAST_EXIT commands end the process through `_exit_now`."""
     args = build_parser().parse_args(argv)
     try:
         code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's teardown
+    except BrokenPipeError:
+        _silence_stdout()
+        code = 0
     except FlowbtError as exc:
-        print(f"flowbt: error: {exc}", file=sys.stderr)
+        _error(str(exc))
         code = 2
+    except OSError as exc:  # a file the user named, a full disk: the environment, not a bug
+        where = f" ({exc.filename})" if exc.filename else ""
+        _error(f"{exc.strerror or exc}{where}")
+        code = 2
+    except KeyboardInterrupt:
+        _error("interrupted")
+        code = 130
+    except Exception as exc:
+        log = crash_log(exc)
+        _error(f"{type(exc).__name__}: {_one_line(exc)} (traceback in {log}); this is a bug: please report it")
+        code = 1
     if argv is None and args.command in FAST_EXIT:
         _exit_now(code)
     return code
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _error(message: str) -> None:
+    """`flowbt: error: message` on stderr (quietly nothing if stderr is gone too)."""
+    try:
+        print(f"flowbt: error: {message}", file=sys.stderr)
+    except (OSError, ValueError):
+        pass
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not complain about the closed pipe."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def crash_log(exc: BaseException) -> str:
+    """Write `exc`'s traceback to `$FLOWBT_CACHE/logs/crash-<UTC stamp>-<pid>.log` (default root
+    ~/.cache/flowbt) and return its path; if that cannot be written, the system's temporary folder; if
+    neither, the traceback goes to stderr and the answer says so."""
+    import os
+    import tempfile
+    import traceback
+    from datetime import UTC, datetime
+
+    text = "".join(traceback.format_exception(exc))
+    root = os.environ.get("FLOWBT_CACHE")
+    base = (Path(root).expanduser() if root else Path.home() / ".cache" / "flowbt") / "logs"
+    name = f"crash-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{os.getpid()}.log"
+    header = f"flowbt {' '.join(sys.argv[1:])}\npython {sys.version.split()[0]}\n\n"
+    for folder in (base, Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(header + text)
+            return str(folder / name)
+        except OSError:
+            continue
+    try:
+        sys.stderr.write(text)
+    except (OSError, ValueError):
+        pass
+    return "stderr above (no log file could be written)"
 
 
 def _exit_now(code: int) -> None:
