@@ -11,6 +11,7 @@ configuration tried: parameter columns and `sharpe`), which the tear sheet shows
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from collections.abc import Mapping
@@ -50,10 +51,17 @@ def load_data(spec: str | Path = "synthetic") -> MarketData:
             key, _, val = part.partition("=")
             if not val:
                 raise ConfigError(f"--data {text!r}: expected key=value after 'synthetic:', got {part!r}")
+            key = key.strip()
             try:
-                kwargs[key.strip()] = int(val) if key.strip() == "seed" else float(val)
+                kwargs[key] = int(val) if key == "seed" else float(val)
             except ValueError:
-                raise ConfigError(f"--data {text!r}: {key.strip()}={val!r} is not a number") from None
+                what = "a whole number" if key == "seed" else "a number"
+                raise ConfigError(f"--data {text!r}: {key}={val!r} is not {what}") from None
+            if key == "seed" and not 0 <= kwargs[key] < 2**63:
+                raise ConfigError(f"--data {text!r}: seed={val} must be a whole number >= 0 (numpy's seeds are).")
+            if key != "seed" and not (math.isfinite(kwargs[key]) and -1.0 <= kwargs[key] <= 1.0):
+                raise ConfigError(f"--data {text!r}: {key}={val} must be a finite number in [-1, 1]: a strength is "
+                                  "the rank IC (a correlation) the mechanism adds; ic=0 removes every edge.")
         return make_market(**kwargs)
     from research.data.real import load_real
 
