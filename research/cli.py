@@ -24,6 +24,16 @@ def _kv(pairs: Sequence[str] | None, flag: str) -> dict[str, str]:
     return out
 
 
+def _max_configs(args: argparse.Namespace) -> int:
+    """--max-configs, else research.sweep.grid.MAX_CONFIGS; a cap below 1 is a ConfigError."""
+    from research.sweep.grid import MAX_CONFIGS
+
+    cap = MAX_CONFIGS if args.max_configs is None else args.max_configs
+    if cap < 1:
+        raise ConfigError(f"--max-configs must be >= 1, got {cap}")
+    return cap
+
+
 def _config(args: argparse.Namespace, strategy: Any) -> Any:
     from research.run import default_config
 
@@ -166,13 +176,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     strat = strategies.get(args.strategy)
     data = load_data(args.data)
-    grid = parse_grid(args.grid, strat) or None
+    cap = _max_configs(args)
+    grid = parse_grid(args.grid, strat, cap) or None
     heatmap = tuple(args.heatmap.split(",")) if args.heatmap else None
     if heatmap is not None and len(heatmap) != 2:
         raise ConfigError(f"--heatmap expects two parameters x,y, got {args.heatmap!r}")
     res = run_sweep(strat, data, grid, base=_kv(args.set, "--set"), config=_config(args, strat),
                     executor_name=args.executor, scheduler=args.scheduler, fused=not args.engine,
-                    progress=False if args.quiet else None)
+                    progress=False if args.quiet else None, max_configs=cap)
     analyse(res)
     folder = write_sweep(res, Path(args.out) if args.out else None, heatmap=heatmap, pdf=not args.no_pdf)
     print(f"{res.n_configs:,} configs of {strat.name} in {res.seconds:.1f} s ({res.kind}, {res.executor})")
@@ -190,9 +201,11 @@ def cmd_walkforward(args: argparse.Namespace) -> int:
 
     strat = strategies.get(args.strategy)
     data = load_data(args.data)
-    wf = walk_forward(strat, data, parse_grid(args.grid, strat) or None, scheme=args.scheme,
+    cap = _max_configs(args)
+    wf = walk_forward(strat, data, parse_grid(args.grid, strat, cap) or None, scheme=args.scheme,
                       train_years=args.train_years, test_years=args.test_years, base=_kv(args.set, "--set"),
-                      config=_config(args, strat), fused=not args.engine, progress=False if args.quiet else None)
+                      config=_config(args, strat), fused=not args.engine, progress=False if args.quiet else None,
+                      max_configs=cap)
     folder = write_walkforward(wf, data, Path(args.out) if args.out else None, pdf=not args.no_pdf)
     print(wf.folds.drop(columns=["train_start"]).to_string(index=False))
     m = wf.oos_metrics
@@ -248,6 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--scheduler", metavar="ADDRESS", help="dask scheduler (default: a LocalCluster)")
     s.add_argument("--engine", action="store_true", help="use the vectorbt engine per config (no fused kernel)")
     s.add_argument("--top", type=int, default=15, help="rows of the printed table")
+    s.add_argument("--max-configs", type=int, default=None, dest="max_configs",
+                   help="refuse a grid of more configs, before any work (default 1,000,000)")
     s.add_argument("--out", help="sweep folder (default results/sweeps/STRATEGY/TIMESTAMP)")
     s.add_argument("--fill", choices=["close", "open"])
     s.add_argument("--fees-bps", type=float, dest="fees_bps")
@@ -263,6 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--set", action="append", metavar="KEY=VALUE")
     s.add_argument("--data", default="synthetic")
     s.add_argument("--scheme", choices=["anchored", "rolling"], default="anchored")
+    s.add_argument("--max-configs", type=int, default=None, dest="max_configs",
+                   help="refuse a grid of more configs, before any work (default 1,000,000)")
     s.add_argument("--train-years", type=int, default=5, dest="train_years")
     s.add_argument("--test-years", type=int, default=1, dest="test_years")
     s.add_argument("--engine", action="store_true", help="use the vectorbt engine per config (no fused kernel)")

@@ -15,10 +15,13 @@ parameters as `weights` (accept `**_` for those it does not use). Timing strateg
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from research.data.market import MarketData
@@ -42,14 +45,17 @@ class Strategy:
     description: str = ""
     tags: tuple[str, ...] = field(default=())
     signal: Callable[..., pd.DataFrame] | None = None  # data, **params -> scores (decision sessions x assets)
+    may_be_zero: tuple[str, ...] = ()  # whole-number parameters for which 0 means something ("at least 0 weeks")
 
     def resolve(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Default parameters updated with `overrides`, each coerced to the default's type."""
+        """Default parameters updated with `overrides`, each coerced to the default's type and checked
+        (`check_param`)."""
         out = dict(self.params)
         for key, raw in (overrides or {}).items():
             if key not in out:
                 raise ConfigError(f"{self.name}: unknown parameter {key!r}; parameters: {', '.join(out)}")
             out[key] = coerce(raw, out[key], f"{self.name}.{key}")
+            check_param(self, key, out[key])
         return out
 
     def missing_data(self, data: MarketData) -> list[str]:
@@ -76,6 +82,38 @@ class Strategy:
                                                 else "")
             )
         return out
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool | np.bool_)
+
+
+def check_param(strategy: Strategy, key: str, value: Any) -> None:
+    """A ConfigError for a numeric parameter's value no declaration makes meaningful.
+
+    Generic rules, from what the strategy declares (its default and grid values) until it declares bounds:
+    a number is finite (NaN and inf are refused everywhere); a parameter whose declared values are all >= 0
+    is >= 0 (`hold=-1`); a whole-number parameter whose declared values are all >= 1 is >= 1 (`top_n=0`,
+    `window=0`), unless the strategy lists it in `may_be_zero`.
+    """
+    default = strategy.params[key]
+    if not _is_number(default):
+        return
+    where = f"{strategy.name}.{key}"
+    if not _is_number(value):
+        raise ConfigError(f"{where}: {value!r} is not a number (the default is {default!r}).")
+    if not math.isfinite(float(value)):
+        raise ConfigError(f"{where}: {value} is not a finite number; give a number such as {default!r}.")
+    declared = [default, *(v for v in strategy.grid.get(key, ()) if _is_number(v))]
+    shown = f"its default is {default!r}" + (f" and its grid {list(strategy.grid[key])}" if key in strategy.grid
+                                             else "")
+    if value < 0 and all(d >= 0 for d in declared):
+        raise ConfigError(f"{where}: {value} is negative, which makes it meaningless ({shown}); give a value "
+                          ">= 0.")
+    whole = isinstance(default, numbers.Integral)
+    if whole and value < 1 and key not in strategy.may_be_zero and all(d >= 1 for d in declared):
+        raise ConfigError(f"{where}: {value} leaves nothing to count, hold or select ({shown}); give a whole "
+                          "number >= 1.")
 
 
 def coerce(raw: Any, default: Any, where: str) -> Any:

@@ -95,5 +95,6 @@ STRATEGY = Strategy(
     signal=signal,
     mode="long_only",
     mechanism="fresh_flow",
+    may_be_zero=("sell_weeks",),  # "after at least 0 weeks of net selling": any buying streak
     tags=("sector", "flow", "positioning", "crowding", "combination"),
 )

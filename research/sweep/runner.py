@@ -37,7 +37,7 @@ from research.errors import ConfigError
 from research.strategy import Strategy
 from research.sweep import kernel, plans, triallog
 from research.sweep.executors import Job, chunks, executor, progress_enabled
-from research.sweep.grid import expand, params_key, varied
+from research.sweep.grid import MAX_CONFIGS, expand, params_key, varied
 from research.sweep.plans import Plan
 
 #: A result "survives" when its deflated Sharpe p is at least this and its PBO below 0.5.
@@ -197,6 +197,7 @@ def run_sweep(
     log: bool = True,
     db: Any = None,
     progress: bool | None = None,
+    max_configs: int = MAX_CONFIGS,
 ) -> SweepResult:
     """Sweep `strategy` over `grid` (its own grid by default) on `data`; see the module docstring."""
     import strategies
@@ -206,7 +207,7 @@ def run_sweep(
     t0 = time.perf_counter()
     strat = strategies.get(strategy) if isinstance(strategy, str) else strategy
     grid = {k: list(v) for k, v in (strat.grid if grid is None else grid).items()}
-    params = expand(strat, grid, base)
+    params = expand(strat, grid, base, max_configs=max_configs)
     plan = plans.prepare(strat, data, params, fused=fused)
     cfg = config or default_config(strat)
     bench_name = resolve_benchmark(benchmark, strat, plan.tickers)

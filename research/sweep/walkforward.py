@@ -38,7 +38,7 @@ from research.run import RESULTS, headline_metrics, save_run, write_json
 from research.strategy import Strategy
 from research.sweep import kernel, plans
 from research.sweep.executors import progress_enabled
-from research.sweep.grid import expand
+from research.sweep.grid import MAX_CONFIGS, expand
 from research.sweep.runner import evaluate, make_job, resolve_benchmark
 
 if TYPE_CHECKING:
@@ -119,6 +119,7 @@ def walk_forward(
     fused: bool = True,
     ex: Any = None,
     progress: bool | None = None,
+    max_configs: int = MAX_CONFIGS,
 ) -> WalkForwardResult:
     """Run a walk-forward of `strategy` over `grid` (its own by default); see the module docstring."""
     import strategies
@@ -129,7 +130,7 @@ def walk_forward(
         raise ConfigError(f"walk-forward rule must be one of {', '.join(RULES)}; got {rule!r}.")
     t0 = time.perf_counter()
     strat = strategies.get(strategy) if isinstance(strategy, str) else strategy
-    params = expand(strat, grid, base)
+    params = expand(strat, grid, base, max_configs=max_configs)
     plan = plans.prepare(strat, data, params, fused=fused)
     cfg = config or default_config(strat)
     bench_name = resolve_benchmark(benchmark, strat, plan.tickers)
