@@ -65,7 +65,10 @@ def sessions(start: str | pd.Timestamp, end: str | pd.Timestamp) -> pd.DatetimeI
         from research.errors import DataError
 
         first, last = (pd.Timestamp(d).date() for d in (nyse().first_session, nyse().last_session))
-        raise DataError(f"the dates {lo} to {hi} reach outside the NYSE calendar flowbt uses ({first} to {last}): "
+        def show(t: pd.Timestamp) -> str:
+            return str(t.date()) if t == t.normalize() else str(t)
+
+        raise DataError(f"the dates {show(lo)} to {show(hi)} reach outside the NYSE calendar flowbt uses ({first} to {last}): "
                         "give dates within it (a typing error in the year?).") from None
     return pd.DatetimeIndex(s.tz_localize(None) if s.tz is not None else s, name="date")
 
