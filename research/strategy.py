@@ -47,15 +47,16 @@ class Strategy:
     signal: Callable[..., pd.DataFrame] | None = None  # data, **params -> scores (decision sessions x assets)
     may_be_zero: tuple[str, ...] = ()  # whole-number parameters for which 0 means something ("at least 0 weeks")
 
-    def resolve(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def resolve(self, overrides: Mapping[str, Any] | None = None, *, check: bool = True) -> dict[str, Any]:
         """Default parameters updated with `overrides`, each coerced to the default's type and checked
-        (`check_param`)."""
+        (`check_param`; `check=False` for values already checked one by one, as a grid expansion does)."""
         out = dict(self.params)
         for key, raw in (overrides or {}).items():
             if key not in out:
                 raise ConfigError(f"{self.name}: unknown parameter {key!r}; parameters: {', '.join(out)}")
             out[key] = coerce(raw, out[key], f"{self.name}.{key}")
-            check_param(self, key, out[key])
+            if check:
+                check_param(self, key, out[key])
         return out
 
     def missing_data(self, data: MarketData) -> list[str]:

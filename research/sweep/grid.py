@@ -97,7 +97,7 @@ def expand(strategy: Strategy, grid: Mapping[str, Sequence[Any]] | None = None,
     seen: set[str] = set()
     out: list[dict[str, Any]] = []
     for combo in itertools.product(*(grid[k] for k in keys)):
-        params = strategy.resolve({**(base or {}), **dict(zip(keys, combo, strict=True))})
+        params = strategy.resolve({**(base or {}), **dict(zip(keys, combo, strict=True))}, check=False)
         key = params_key(params)
         if key not in seen:
             seen.add(key)
