@@ -612,3 +612,29 @@ def test_the_cli_cap_flag(capsys):
     assert main(["sweep", "fresh_flow_low_exposure", "--max-configs", "0"]) == 2
     assert "--max-configs must be >= 1" in capsys.readouterr().err
 
+
+
+# --- the yfinance cache ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mutate, says", [
+    (None, None),
+    (_times(50, 100.0), "close to close return"),
+    (_times(25, 0.5, ("Close",)), "Adj Close / Close moves"),
+    (_set(6, Open=float("inf")), "'Open' is inf"),
+    (_set(7, Volume=1e13), "'Volume' is 1e\\+13"),
+], ids=["good", "x100", "close-vs-adj", "inf", "volume"])
+def test_the_yfinance_cache_is_checked_like_a_file(tmp_path, mutate, says):
+    from research.data import yahoo
+
+    rows = _bars()
+    if mutate is not None:
+        mutate(rows)
+    raw = pd.DataFrame(rows).set_index(pd.DatetimeIndex([r["Date"] for r in rows], name="date"))
+    raw = raw[list(yahoo.RAW_COLUMNS)].astype(float)
+    path = yahoo.write_entry(yahoo.CacheEntry("XLK", raw, DAYS[0], DAYS[-1]), tmp_path)
+    if says is None:
+        assert yahoo.read_cached("XLK", cache_dir=tmp_path).close["XLK"].tolist() == raw["Adj Close"].tolist()
+    else:
+        with pytest.raises(DataError, match=says) as info:
+            yahoo.read_cached("XLK", cache_dir=tmp_path)
+        assert str(path) in str(info.value) and "Delete the cache file" in str(info.value)
