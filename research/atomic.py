@@ -80,9 +80,15 @@ def atomic_folder(dest: str | Path) -> Iterator[Path]:
     try:
         work.mkdir()
         yield work
+        previous = box / ".previous"
         if dest.exists():  # a previous output of the same path: set it aside, then swap
-            os.rename(dest, box / ".previous")
-        os.rename(work, dest)
+            os.rename(dest, previous)
+        try:
+            os.rename(work, dest)
+        except OSError:
+            if previous.exists():  # put the previous output back rather than lose both
+                os.rename(previous, dest)
+            raise
     except OSError as exc:
         raise output_error(exc, dest, work) from exc
     finally:

@@ -195,3 +195,22 @@ def test_closed_pipe_exits_quietly(how):
     err = p.stderr.read().decode()
     p.wait(timeout=60)
     assert p.returncode == 0 and err == ""
+
+
+def test_a_failed_swap_puts_the_previous_output_back(tmp_path, monkeypatch):
+    import research.atomic as atomic
+
+    dest = tmp_path / "run"
+    dest.mkdir()
+    (dest / "metrics.json").write_text("old")
+    real = atomic.os.rename
+
+    def failing(src, dst):
+        if Path(dst) == dest and Path(src).name == "run":
+            raise OSError(errno.EXDEV, "Invalid cross-device link", str(dst))
+        return real(src, dst)
+
+    monkeypatch.setattr(atomic.os, "rename", failing)
+    with pytest.raises(OutputError, match="Invalid cross-device link"), atomic_folder(dest) as work:
+        (work / "metrics.json").write_text("new")
+    assert (dest / "metrics.json").read_text() == "old" and _leftovers(tmp_path) == ["run"]

@@ -192,3 +192,14 @@ def test_a_foreign_trials_table_is_left_untouched(tmp_path):
     con = duckdb.connect(str(db), read_only=True)
     assert [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()] == ["trials"]
     con.close()
+
+
+def test_an_unreadable_staged_file_is_kept_aside_not_lost(tmp_path, caplog):
+    db = tmp_path / "trials.duckdb"
+    triallog.append("s", [{"a": 1}], metrics([0.02]), data_hash="h", db=db, code_version="x")
+    folder = triallog.staging_dir(db)
+    folder.mkdir()
+    (folder / "20260101T000000Z-abc.parquet").write_bytes(b"PAR1 broken")
+    with caplog.at_level("WARNING", logger="research.sweep.triallog"):
+        assert len(triallog.trials("s", db)) == 1
+    assert (folder / "20260101T000000Z-abc.unreadable").exists() and "kept as" in caplog.text

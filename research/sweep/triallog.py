@@ -213,7 +213,13 @@ def _merge_staged(con: Any, path: Path) -> int:
         batch = f.stem
         done = con.execute("SELECT 1 FROM staged_batches WHERE batch = ?", [batch]).fetchall()
         if not done:
-            frame = pd.read_parquet(f)
+            try:
+                frame = pd.read_parquet(f)
+            except Exception as exc:  # noqa: BLE001 - kept aside for a person to look at, never deleted
+                bad = f.with_suffix(".unreadable")
+                f.rename(bad)
+                log.warning("flowbt: the staged trials %s cannot be read (%s); kept as %s, not merged", f, exc, bad)
+                continue
             con.execute("BEGIN TRANSACTION")
             try:
                 _insert(con, frame)
