@@ -638,3 +638,35 @@ def test_the_yfinance_cache_is_checked_like_a_file(tmp_path, mutate, says):
         with pytest.raises(DataError, match=says) as info:
             yahoo.read_cached("XLK", cache_dir=tmp_path)
         assert str(path) in str(info.value) and "Delete the cache file" in str(info.value)
+
+
+# --- the other real-data parsers: encodings and delimiters named ------------------------------------------------
+
+def _head(path: Path, n: int = 6) -> bytes:
+    return b"".join(path.read_bytes().splitlines(keepends=True)[:n])
+
+
+PARSERS = {
+    "finra": ("finra/shrt20180112.csv", "research.data.finra:read_short_interest", b"|"),
+    "13f": ("13f/holdings_2025Q1.csv", "research.data.thirteenf:read_13f", b","),
+    "gics": ("reference/sp500_gics_snapshots_yearly.csv", "research.data.gics:load_gics_snapshots", b","),
+}
+ENCODINGS = [("utf16", _utf16, "UTF-16 text"), ("gzip", gzip.compress, "gzip archive"),
+             ("xlsx", lambda t: b"PK\x03\x04" + t, "ZIP archive"), ("semicolons", None, "separated by semicolons")]
+
+
+@pytest.mark.parametrize("parser", list(PARSERS))
+@pytest.mark.parametrize("case", ENCODINGS, ids=[c[0] for c in ENCODINGS])
+def test_real_data_parsers_name_encodings_and_delimiters(tmp_path, shared_data, parser, case):
+    import importlib
+
+    rel, target, delim = PARSERS[parser]
+    _, transform, says = case
+    text = _head(shared_data / rel)
+    data = text.replace(delim, b";") if transform is None else transform(text)
+    path = tmp_path / Path(rel).name
+    path.write_bytes(data)
+    module, _, fn = target.partition(":")
+    with pytest.raises(DataError) as info:
+        getattr(importlib.import_module(module), fn)(path)
+    assert str(path) in str(info.value) and says in str(info.value), str(info.value)
