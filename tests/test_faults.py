@@ -214,3 +214,20 @@ def test_a_failed_swap_puts_the_previous_output_back(tmp_path, monkeypatch):
     with pytest.raises(OutputError, match="Invalid cross-device link"), atomic_folder(dest) as work:
         (work / "metrics.json").write_text("new")
     assert (dest / "metrics.json").read_text() == "old" and _leftovers(tmp_path) == ["run"]
+
+
+@pytest.mark.parametrize("fault", [OSError(errno.ENOSPC, "No space left on device"), KeyboardInterrupt()])
+def test_a_failed_price_cache_write_leaves_no_temporary_file(tmp_path, monkeypatch, fault):
+    import pyarrow.parquet as pq
+
+    from research.data import yahoo
+
+    def failing(table, where, *a, **kw):
+        Path(where).write_bytes(b"PAR1 half")
+        raise fault
+
+    monkeypatch.setattr(pq, "write_table", failing)
+    raw = pd.DataFrame({c: [1.0] for c in yahoo.RAW_COLUMNS}, index=pd.DatetimeIndex(["2020-01-02"], name="date"))
+    with pytest.raises(type(fault)):
+        yahoo.write_entry(yahoo.CacheEntry("SPY", raw, raw.index[0], raw.index[0]), tmp_path)
+    assert _leftovers(tmp_path) == []

@@ -214,8 +214,11 @@ def write_entry(entry: CacheEntry, cache_dir: Path | None = None) -> Path:
             "written_at": pd.Timestamp.now(tz=TZ).isoformat()}
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), _META: json.dumps(meta).encode()})
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    finally:  # a full disk or Ctrl-C: no half-written temporary file left behind
+        tmp.unlink(missing_ok=True)
     return path
 
 
