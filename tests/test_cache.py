@@ -319,3 +319,21 @@ def test_arrays_and_frames_round_trip(store):
 def test_values_that_are_not_data_are_returned_and_not_stored(store, value):
     assert cache.cached("thing", (), (), lambda: value) is value
     assert not _entries(store, "thing") and not list(store.glob(".thing-*"))
+
+
+@pytest.mark.parametrize("manifest", [
+    '{"format": 1, "entry": "x"',  # truncated JSON
+    "[" * 100000 + "]" * 100000,  # nesting deep enough to exhaust the decoder
+    '{"format": 1, "entry": "%s", "files": {}, "value": {"$": "frame", "file": "f0.parquet", "freq": null}}',
+    '{"format": 1, "entry": "%s", "files": {}, "value": {"$": "nosuchtag"}}',
+    '{"format": 2, "entry": "%s", "files": {}, "value": 1}',
+], ids=["truncated", "deep", "missing-file", "unknown-tag", "other-format"])
+def test_any_broken_manifest_is_rebuilt(store, caplog, manifest):
+    build, calls = _counting([1, 2])
+    cache.cached("thing", (), (), build)
+    (entry,) = _entries(store, "thing")
+    text = manifest % entry.name.split("-", 1)[1] if "%s" in manifest else manifest
+    (entry / "manifest.json").write_text(text)
+    with caplog.at_level("WARNING", logger="research.data.cache"):
+        assert cache.cached("thing", (), (), build) == [1, 2]
+    assert len(calls) == 2 and "rebuilding it" in caplog.text

@@ -114,7 +114,7 @@ def cached(kind: str, key: Iterable[Any], modules: tuple[str, ...], build: Calla
     if entry.is_dir():
         try:
             value = read_entry(entry, digest)
-        except (CacheEntryError, OSError, ValueError, KeyError, TypeError) as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever is wrong with an entry, it is rebuilt, never trusted
             log.warning("flowbt: cache entry %s is unreadable or altered (%s); rebuilding it", entry, exc)
             shutil.rmtree(entry, ignore_errors=True)
         else:
