@@ -197,13 +197,13 @@ def test_planted_pickle_is_never_executed(store, tmp_path, caplog):
     marker = tmp_path / "pwned"
     store.mkdir(parents=True)
     old = store / f"thing-{_digest('thing', (1,))}.pkl"  # where the pickle cache of old looked first
-    for path in (old, store / "market-0123.pkl"):
+    for path in (old, store / f"market-{'0' * 40}.pkl", store / "notes.pkl"):
         path.write_bytes(pickle.dumps(_Exploit(marker)))
     build, calls = _counting({"safe": 1})
     with caplog.at_level("WARNING", logger="research.data.cache"):
         assert cache.cached("thing", (1,), (), build) == {"safe": 1}
     assert calls == [1] and not marker.exists()
-    assert not list(store.glob("*.pkl"))  # deleted unread
+    assert [p.name for p in store.glob("*.pkl")] == ["notes.pkl"]  # flowbt's names deleted unread, others left
     assert "pickle file(s)" in caplog.text and "unread" in caplog.text
 
 

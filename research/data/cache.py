@@ -17,8 +17,8 @@ SHA-256 of every file), `arrays.npz` (NumPy arrays, read with `allow_pickle=Fals
 frame, series or index (pyarrow; extension types that would unpickle are off since pyarrow 14.0.1). The value
 is rebuilt from those plainly: numbers, strings, timestamps, tuples, lists, dicts, arrays, frames and the
 research dataclasses (`MarketData`, `Prices`, `Truth`, ...), whose fields are set without calling any code of
-theirs; a manifest naming any other class is refused. Pickle is never used: a `.pkl` file found in the folder
-(an older flowbt's, or planted) is deleted unread, with a message. An entry whose manifest or a file's digest
+theirs; a manifest naming any other class is refused. Pickle is never used: a `kind-<digest>.pkl` file in the
+folder (an older flowbt's entry, or one planted in its place) is deleted unread, with a message. An entry whose manifest or a file's digest
 does not match (truncated, edited, a foreign file) is rebuilt with a message. The digests catch corruption, not
 a forger who rewrites the manifest too: such a forger can feed wrong numbers, as with any data file, but cannot
 run code. A value of another type (a function, say) is returned and not stored.
@@ -41,6 +41,7 @@ import logging
 import math
 import os
 import platform
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable
@@ -60,6 +61,7 @@ FORMAT = 1  # of an entry's manifest; another format is a miss
 MANIFEST = "manifest.json"
 ARRAYS = "arrays.npz"
 _TRUSTED = "research."  # the only package whose dataclasses an entry may name
+_NAME = re.compile(r"[A-Za-z0-9_]+-[0-9a-f]{40}")  # an entry (or an older flowbt's pickle): kind-digest
 _SCALAR_KINDS = "biufM"  # NumPy scalars kept as their own type
 _ARRAY_KINDS = "biufcmMU"  # NumPy arrays npz stores without pickle
 
@@ -364,9 +366,9 @@ def _quietly(fn: Callable[..., Any], *args: Any, **kw: Any) -> None:
 
 def _evict(folder: Path, kind: str, keep: int) -> None:
     """Delete all but the `keep` most recently used entries of `kind`, and any pickle in the folder."""
-    try:
-        pickles = sorted(folder.glob("*.pkl"))
-        entries = sorted((p for p in folder.glob(f"{kind}-*") if p.is_dir()),
+    try:  # only names this module writes (kind-<40 hex digits>): FLOWBT_CACHE may point at a shared folder
+        pickles = sorted(p for p in folder.glob("*-*.pkl") if _NAME.fullmatch(p.stem))
+        entries = sorted((p for p in folder.glob(f"{kind}-*") if p.is_dir() and _NAME.fullmatch(p.name)),
                          key=lambda p: p.stat().st_mtime, reverse=True)
     except OSError:
         return
