@@ -170,10 +170,11 @@ def test_a_log_from_before_the_schema_version_opens_and_migrates(tmp_path):
     con.close()
 
 
-def test_bad_wait_setting_is_a_clear_error(monkeypatch):
+@pytest.mark.parametrize("value", ["soon", "nan", "inf", "-1"])
+def test_bad_wait_setting_is_a_clear_error(monkeypatch, value):
     from research.errors import ConfigError
 
-    monkeypatch.setenv("FLOWBT_TRIALS_WAIT", "soon")
+    monkeypatch.setenv("FLOWBT_TRIALS_WAIT", value)
     with pytest.raises(ConfigError, match="FLOWBT_TRIALS_WAIT"):
         triallog.wait_seconds()
 

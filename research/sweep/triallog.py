@@ -81,11 +81,14 @@ def wait_seconds(wait: float | None = None) -> float:
         return float(wait)
     raw = os.environ.get("FLOWBT_TRIALS_WAIT", "").strip()
     try:
-        return float(raw) if raw else DEFAULT_WAIT
+        value = float(raw) if raw else DEFAULT_WAIT
     except ValueError:
+        value = float("nan")
+    if not 0 <= value < float("inf"):
         from research.errors import ConfigError
 
-        raise ConfigError(f"FLOWBT_TRIALS_WAIT must be a number of seconds, got {raw!r}.") from None
+        raise ConfigError(f"FLOWBT_TRIALS_WAIT must be a number of seconds >= 0, got {raw!r}.")
+    return value
 
 
 _TIMED_OUT: dict[str, float] = {}  # log path -> when a wait for it last timed out
