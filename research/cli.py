@@ -25,6 +25,16 @@ def _kv(pairs: Sequence[str] | None, flag: str) -> dict[str, str]:
     return out
 
 
+def _max_configs(args: argparse.Namespace) -> int:
+    """--max-configs, else research.sweep.grid.MAX_CONFIGS; a cap below 1 is a ConfigError."""
+    from research.sweep.grid import MAX_CONFIGS
+
+    cap = MAX_CONFIGS if args.max_configs is None else args.max_configs
+    if cap < 1:
+        raise ConfigError(f"--max-configs must be >= 1, got {cap}")
+    return cap
+
+
 def _config(args: argparse.Namespace, strategy: Any) -> Any:
     from research.run import default_config
 
@@ -168,13 +178,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     strat = strategies.get(args.strategy)
     data = load_data(args.data)
-    grid = parse_grid(args.grid, strat) or None
+    cap = _max_configs(args)
+    grid = parse_grid(args.grid, strat, cap) or None
     heatmap = tuple(args.heatmap.split(",")) if args.heatmap else None
     if heatmap is not None and len(heatmap) != 2:
         raise ConfigError(f"--heatmap expects two parameters x,y, got {args.heatmap!r}")
     res = run_sweep(strat, data, grid, base=_kv(args.set, "--set"), config=_config(args, strat),
                     executor_name=args.executor, scheduler=args.scheduler, fused=not args.engine,
-                    progress=False if args.quiet else None)
+                    progress=False if args.quiet else None, max_configs=cap)
     analyse(res)
     folder = write_sweep(res, Path(args.out) if args.out else None, heatmap=heatmap, pdf=not args.no_pdf)
     print(f"{res.n_configs:,} configs of {strat.name} in {res.seconds:.1f} s ({res.kind}, {res.executor})")
@@ -192,9 +203,11 @@ def cmd_walkforward(args: argparse.Namespace) -> int:
 
     strat = strategies.get(args.strategy)
     data = load_data(args.data)
-    wf = walk_forward(strat, data, parse_grid(args.grid, strat) or None, scheme=args.scheme,
+    cap = _max_configs(args)
+    wf = walk_forward(strat, data, parse_grid(args.grid, strat, cap) or None, scheme=args.scheme,
                       train_years=args.train_years, test_years=args.test_years, base=_kv(args.set, "--set"),
-                      config=_config(args, strat), fused=not args.engine, progress=False if args.quiet else None)
+                      config=_config(args, strat), fused=not args.engine, progress=False if args.quiet else None,
+                      max_configs=cap)
     folder = write_walkforward(wf, data, Path(args.out) if args.out else None, pdf=not args.no_pdf)
     print(wf.folds.drop(columns=["train_start"]).to_string(index=False))
     m = wf.oos_metrics
@@ -265,6 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--scheduler", metavar="ADDRESS", help="dask scheduler (default: a LocalCluster)")
     s.add_argument("--engine", action="store_true", help="use the vectorbt engine per config (no fused kernel)")
     s.add_argument("--top", type=int, default=15, help="rows of the printed table")
+    s.add_argument("--max-configs", type=int, default=None, dest="max_configs",
+                   help="refuse a grid of more configs, before any work (default 1,000,000)")
     s.add_argument("--out", help="sweep folder (default results/sweeps/STRATEGY/TIMESTAMP)")
     s.add_argument("--fill", choices=["close", "open"])
     s.add_argument("--fees-bps", type=float, dest="fees_bps")
@@ -280,6 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--set", action="append", metavar="KEY=VALUE")
     s.add_argument("--data", default="synthetic")
     s.add_argument("--scheme", choices=["anchored", "rolling"], default="anchored")
+    s.add_argument("--max-configs", type=int, default=None, dest="max_configs",
+                   help="refuse a grid of more configs, before any work (default 1,000,000)")
     s.add_argument("--train-years", type=int, default=5, dest="train_years")
     s.add_argument("--test-years", type=int, default=1, dest="test_years")
     s.add_argument("--engine", action="store_true", help="use the vectorbt engine per config (no fused kernel)")
@@ -331,18 +348,91 @@ FAST_EXIT = frozenset({"run", "report", "list"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `flowbt` console script; user errors print one clear message and exit 2.
+    """Entry point of the `flowbt` console script.
 
+    Exit codes: 0 done; 1 an unexpected error, a bug: one line naming it and the log file holding its traceback
+    (`crash_log`); 2 a user error (research.errors: bad data, parameters, options; an output that could not
+    be written; a file that cannot be read) with one clear message; 130 interrupted (Ctrl-C), after every
+    temporary file is removed (the writers clean up as the interrupt unwinds them). A closed pipe (`flowbt
+    list | head -1`) ends quietly with the command's own status: the reader wanted no more.
     From the command line (`argv` None), the FAST_EXIT commands end the process through `_exit_now`."""
     args = build_parser().parse_args(argv)
     try:
         code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's teardown
+    except BrokenPipeError:
+        _silence_stdout()
+        code = 0
     except FlowbtError as exc:
-        print(f"flowbt: error: {exc}", file=sys.stderr)
+        _error(str(exc))
         code = 2
+    except OSError as exc:  # a file the user named, a full disk: the environment, not a bug
+        where = f" ({exc.filename})" if exc.filename else ""
+        _error(f"{exc.strerror or exc}{where}")
+        code = 2
+    except KeyboardInterrupt:
+        _error("interrupted")
+        code = 130
+    except Exception as exc:
+        log = crash_log(exc)
+        _error(f"{type(exc).__name__}: {_one_line(exc)} (traceback in {log}); this is a bug: please report it")
+        code = 1
     if argv is None and args.command in FAST_EXIT:
         _exit_now(code)
     return code
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _error(message: str) -> None:
+    """`flowbt: error: message` on stderr (quietly nothing if stderr is gone too)."""
+    try:
+        print(f"flowbt: error: {message}", file=sys.stderr)
+    except (OSError, ValueError):
+        pass
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not complain about the closed pipe."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def crash_log(exc: BaseException) -> str:
+    """Write `exc`'s traceback to `$FLOWBT_CACHE/logs/crash-<UTC stamp>-<pid>.log` (default root
+    ~/.cache/flowbt) and return its path; if that cannot be written, the system's temporary folder; if
+    neither, the traceback goes to stderr and the answer says so."""
+    import os
+    import tempfile
+    import traceback
+    from datetime import UTC, datetime
+
+    text = "".join(traceback.format_exception(exc))
+    root = os.environ.get("FLOWBT_CACHE")
+    base = (Path(root).expanduser() if root else Path.home() / ".cache" / "flowbt") / "logs"
+    name = f"crash-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{os.getpid()}.log"
+    header = f"flowbt {' '.join(sys.argv[1:])}\npython {sys.version.split()[0]}\n\n"
+    for folder in (base, Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(header + text)
+            return str(folder / name)
+        except OSError:
+            continue
+    try:
+        sys.stderr.write(text)
+    except (OSError, ValueError):
+        pass
+    return "stderr above (no log file could be written)"
 
 
 def _exit_now(code: int) -> None:

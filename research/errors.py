@@ -17,3 +17,8 @@ class ConfigError(FlowbtError, ValueError):
 
 class NetworkError(FlowbtError, RuntimeError):
     """A remote source could not be reached and the cache cannot serve the request."""
+
+
+class OutputError(FlowbtError, OSError):
+    """An output (run, sweep, report folder) could not be written: the message names the path and the reason,
+    and nothing partial was left behind."""

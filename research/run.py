@@ -11,6 +11,7 @@ configuration tried: parameter columns and `sharpe`), which the tear sheet shows
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from research.analytics.metrics import summary
+from research.atomic import atomic_folder
 from research.backtest import BacktestResult, ExecutionConfig, backtest, benchmark_returns
 from research.data.market import MarketData
 from research.errors import ConfigError
@@ -49,10 +51,17 @@ def load_data(spec: str | Path = "synthetic") -> MarketData:
             key, _, val = part.partition("=")
             if not val:
                 raise ConfigError(f"--data {text!r}: expected key=value after 'synthetic:', got {part!r}")
+            key = key.strip()
             try:
-                kwargs[key.strip()] = int(val) if key.strip() == "seed" else float(val)
+                kwargs[key] = int(val) if key == "seed" else float(val)
             except ValueError:
-                raise ConfigError(f"--data {text!r}: {key.strip()}={val!r} is not a number") from None
+                what = "a whole number" if key == "seed" else "a number"
+                raise ConfigError(f"--data {text!r}: {key}={val!r} is not {what}") from None
+            if key == "seed" and not 0 <= kwargs[key] < 2**63:
+                raise ConfigError(f"--data {text!r}: seed={val} must be a whole number >= 0 (numpy's seeds are).")
+            if key != "seed" and not (math.isfinite(kwargs[key]) and -1.0 <= kwargs[key] <= 1.0):
+                raise ConfigError(f"--data {text!r}: {key}={val} must be a finite number in [-1, 1]: a strength is "
+                                  "the rank IC (a correlation) the mechanism adds; ic=0 removes every edge.")
         return make_market(**kwargs)
     from research.data.real import load_real
 
@@ -117,19 +126,20 @@ def run_strategy(
         metrics = headline_metrics(result, bench)
         seconds = time.perf_counter() - t0
         folder = run_folder(strat.name, out)
-        save_run(folder, strat, params, cfg, data, result, bench, metrics, seconds, signal=signal, csv=False)
-        if report is not None:  # the tear sheet reads the parquet and JSON files, all written by now
-            report.start(folder, pdf)
-        try:
-            result.save_csv(folder)  # ~0.2 s, for spreadsheets: written while the child draws
-        except BaseException:
-            if report is not None:
-                report.wait()  # let the tear sheet finish rather than kill it half-written
-            raise
-        if tearsheet and not (report is not None and report.wait()):
-            from research.report.tearsheet import write_tearsheet
+        with atomic_folder(folder) as work:  # renamed to `folder` once complete; removed on any failure
+            save_run(work, strat, params, cfg, data, result, bench, metrics, seconds, signal=signal, csv=False)
+            if report is not None:  # the tear sheet reads the parquet and JSON files, all written by now
+                report.start(work, pdf)
+            try:
+                result.save_csv(work)  # ~0.2 s, for spreadsheets: written while the child draws
+            except BaseException:
+                if report is not None:
+                    report.wait()  # let the child finish before its folder is removed
+                raise
+            if tearsheet and not (report is not None and report.wait()):
+                from research.report.tearsheet import write_tearsheet
 
-            write_tearsheet(folder, pdf=pdf)
+                write_tearsheet(work, pdf=pdf)
     finally:
         if report is not None:
             report.cancel()

@@ -61,14 +61,73 @@ def col_label(name: str, index: int | None = None) -> str:
     return f"{index + 1} ({name!r})" if index is not None else repr(name)
 
 
+#: Leading bytes of formats a user may hand a CSV reader by mistake, and what they are.
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"PK\x03\x04", "a ZIP archive (an .xlsx workbook? save the sheet as CSV UTF-8)"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel .xls workbook (save the sheet as CSV UTF-8)"),
+    (b"PAR1", "a parquet file"),
+    (b"%PDF", "a PDF document"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\x1f\x8b", "a gzip archive (decompress it first)"),
+    (b"SQLite format 3", "an SQLite database"),
+)
+
+
+def binary_kind(data: bytes) -> str | None:
+    """What `data` (a file's first bytes) is when it is not UTF-8-compatible text: UTF-16/32 text (with or
+    without a byte-order mark), a known binary format, or 'binary data'; None for text."""
+    head = data[:4096]
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "UTF-32 text"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16 text"
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    if b"\x00" in head:
+        pairs = head[: len(head) // 2 * 2]
+        odd, even = pairs[1::2], pairs[0::2]
+        if pairs and (odd.count(0) > 0.4 * len(odd) or even.count(0) > 0.4 * len(even)):
+            return "UTF-16 text without a byte-order mark"
+        return "binary data"
+    return None
+
+
+def check_text_bytes(path: Path, data: bytes) -> None:
+    """A DataError naming what the file is when it is binary or UTF-16/32 rather than UTF-8 text."""
+    kind = binary_kind(data)
+    if kind is not None:
+        advice = ("Save it as UTF-8 (in Excel: 'CSV UTF-8'; in Python: encoding='utf-8')." if "text" in kind
+                  else "Give the CSV file instead.")
+        raise DataError(f"{path}: this is {kind}, not a UTF-8 CSV file. {advice}")
+
+
+#: Delimiters a CSV may use instead of the expected one, as messages name them.
+DELIMITERS = {",": "commas (',')", ";": "semicolons (';')", "\t": "tabs", "|": "pipes ('|')"}
+
+
+def check_delimiter(path: Path, first_line: str, expected: str) -> None:
+    """A DataError when the header line holds no `expected` delimiter but another one: names the one found."""
+    if expected in first_line:
+        return
+    found = [d for d in DELIMITERS if d != expected and first_line.count(d) >= 1]
+    if found:
+        best = max(found, key=first_line.count)
+        raise DataError(f"{path}: line 1: fields are separated by {DELIMITERS[best]}, not "
+                        f"{DELIMITERS.get(expected, repr(expected))}: {first_line[:80]!r}. Save the file with "
+                        f"{DELIMITERS.get(expected, repr(expected))} between fields (in Excel: 'CSV UTF-8').")
+
+
 def read_text(path: Path) -> str:
-    """The file decoded as UTF-8 (a byte-order mark is dropped); a file that is not UTF-8 is a located error."""
+    """The file decoded as UTF-8 (a byte-order mark is dropped); a file that is not UTF-8 is a located error,
+    and a binary or UTF-16 file is named as such."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         raise DataError(f"{path}: no such file. Check the path.") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot be read ({exc}).") from None
+    check_text_bytes(path, data)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -83,6 +142,7 @@ def split_rows(path: Path, text: str, delimiter: str, problems: list[Problem]) -
     CRLF and LF endings both work; blank lines are skipped; a quoting error (an unclosed quote) is a problem at
     the line where the broken row starts, and reading stops there because the rest cannot be split reliably.
     """
+    check_delimiter(path, text.lstrip("\r\n").split("\n", 1)[0].rstrip("\r"), delimiter)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows: list[list[str]] = []
     lines: list[int] = []

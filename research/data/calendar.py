@@ -57,7 +57,19 @@ def sessions(start: str | pd.Timestamp, end: str | pd.Timestamp) -> pd.DatetimeI
             and table[0] <= lo <= hi <= table[-1]):
         # the calendar's own slice (exchange-calendars: searchsorted left of start, right of end)
         return pd.DatetimeIndex(table[table.searchsorted(lo, "left"):table.searchsorted(hi, "right")], name="date")
-    s = nyse().sessions_in_range(lo, hi)  # anything else, and its errors, as the calendar answers it
+    from exchange_calendars.errors import DateOutOfBounds
+
+    try:
+        s = nyse().sessions_in_range(lo, hi)  # anything else, as the calendar answers it
+    except DateOutOfBounds:
+        from research.errors import DataError
+
+        first, last = (pd.Timestamp(d).date() for d in (nyse().first_session, nyse().last_session))
+        def show(t: pd.Timestamp) -> str:
+            return str(t.date()) if t == t.normalize() else str(t)
+
+        raise DataError(f"the dates {show(lo)} to {show(hi)} reach outside the NYSE calendar flowbt uses ({first} to {last}): "
+                        "give dates within it (a typing error in the year?).") from None
     return pd.DatetimeIndex(s.tz_localize(None) if s.tz is not None else s, name="date")
 
 

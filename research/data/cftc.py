@@ -245,6 +245,7 @@ def read_tff(path: str | Path, *, variant: str | None = None, codes: Iterable[st
         out["variant"] = variant or _variant_from_name(path)
     for col, name in NUMERIC.items():
         out[name] = numbers(path, column(rows, pos[col]), ln, lab(col), problems, missing=("", "."), nonneg=True)
+    _check_plausible(path, out, ln, date_col, lab, problems)
     raise_problems(problems, "Fix these values (or download the file again) and reload.")
     dup = out.duplicated(["code", "as_of", "variant"], keep=False)
     if dup.any():
@@ -254,6 +255,32 @@ def read_tff(path: str | Path, *, variant: str | None = None, codes: Iterable[st
                                     "Keep one row per market and week."))
         raise_problems(problems, "Remove the duplicate rows.")
     return out.sort_values(["code", "as_of"], kind="stable").reset_index(drop=True)
+
+
+def _check_plausible(path: Path, out: pd.DataFrame, ln: np.ndarray, date_col: str, lab, problems: list[Problem]) -> None:
+    """What a TFF row cannot hold: an as-of date that is not a Tuesday (a Monday in a holiday week, as the
+    CFTC's own files show: 2017-07-03, 2018-12-24), open interest 0 (every percent of OI undefined: the week
+    would silently drop), a category's long or short position above the open interest."""
+    day = out["as_of"].dt.day_of_week.to_numpy()
+    for p in np.flatnonzero(out["as_of"].notna().to_numpy() & ~np.isin(day, (0, 1))):
+        problems.append(Problem(str(path), int(ln[p]), lab(date_col),
+                                f"{out['as_of'].iloc[p].date()} is a {out['as_of'].iloc[p].day_name()}: TFF positions "
+                                "are as of a Tuesday (a Monday in holiday weeks). Check the date."))
+    oi = out["open_interest"].to_numpy()
+    for p in np.flatnonzero(oi == 0):
+        problems.append(Problem(str(path), int(ln[p]), lab("Open_Interest_All"),
+                                "open interest is 0 for a reported market-week: every percent of open interest "
+                                "is undefined. Check the value, or delete the line if the market had no contracts."))
+    for col, name in NUMERIC.items():
+        if not (name.endswith("_long") or name.endswith("_short")) or "_pct_oi_" in name:
+            continue
+        v = out[name].to_numpy()
+        with np.errstate(invalid="ignore"):
+            over = v > oi
+        for p in np.flatnonzero(over):
+            problems.append(Problem(str(path), int(ln[p]), lab(col),
+                                    f"{v[p]:,.0f} contracts exceed the open interest ({oi[p]:,.0f}): a category "
+                                    "cannot hold more than all open contracts. Check the columns' order."))
 
 
 def _merge_files(raws: list[pd.DataFrame]) -> pd.DataFrame:

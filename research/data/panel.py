@@ -31,6 +31,9 @@ PANEL_COLUMNS: tuple[str, ...] = ("as_of", "available_at", "entity", "metric", "
 KEY: list[str] = ["as_of", "entity", "metric", "source", "available_at"]
 DEFAULT_ENTITIES: frozenset[str] = frozenset((*SECTORS, BOOK, *BASKETS, *TICKERS))
 _MAX_SHOWN = 8
+#: The largest |value| a panel row may hold: no flow (usd_mn), position (contracts, shares), count or dollar
+#: total flowbt reads comes near it (13F books are ~1e13 USD); 1e308 is an overflow or a typo.
+MAX_ABS_VALUE = 1e15
 
 
 def _rows(df: pd.DataFrame, mask: np.ndarray | pd.Series, cols: Iterable[str]) -> str:
@@ -75,7 +78,8 @@ def validate_panel(
     """Check a panel against the contract and return a clean copy (typed, sorted); never drops or fills rows.
 
     Raises `DataError` naming the offending rows for: missing columns, unparseable or mixed-zone dates,
-    unknown entities, `available_at` before `as_of`, NaN in any field, and duplicate keys.
+    unknown entities, `available_at` before `as_of`, NaN in any field, boolean, infinite or absurd values
+    (|value| > MAX_ABS_VALUE), and duplicate keys.
     """
     missing = [c for c in PANEL_COLUMNS if c not in df.columns]
     if missing:
@@ -83,7 +87,20 @@ def validate_panel(
     out = df.loc[:, list(PANEL_COLUMNS)].reset_index(drop=True).copy()
     out["as_of"] = _to_naive_ny(out["as_of"], "as_of", name)
     out["available_at"] = _to_naive_ny(out["available_at"], "available_at", name)
+    raw = df["value"].reset_index(drop=True)
+    boolean = (raw.map(lambda v: isinstance(v, bool | np.bool_)).to_numpy(dtype=bool) if raw.dtype == object
+               else np.full(len(raw), pd.api.types.is_bool_dtype(raw.dtype)))
+    if boolean.any():
+        raise DataError(f"{name}: {int(boolean.sum())} boolean value(s) (True/False is not a measurement):\n"
+                        f"{_rows(df.reset_index(drop=True), boolean, PANEL_COLUMNS)}\nGive numbers; if 1/0 is "
+                        "meant, convert with .astype(float) first.")
     out["value"] = pd.to_numeric(out["value"], errors="coerce")
+    huge = ~np.isfinite(out["value"].to_numpy(dtype=float)) & out["value"].notna().to_numpy()
+    huge |= np.abs(np.nan_to_num(out["value"].to_numpy(dtype=float))) > MAX_ABS_VALUE
+    if huge.any():
+        raise DataError(f"{name}: {int(huge.sum())} infinite or absurd value(s) (|value| <= {MAX_ABS_VALUE:g}: "
+                        f"no flow, position, count or dollar total is larger):\n"
+                        f"{_rows(out, huge, PANEL_COLUMNS)}\nFix the source; a missing value is an absent row.")
     for col in PANEL_COLUMNS:
         nan = out[col].isna()
         if col == "value":

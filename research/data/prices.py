@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from research.data.calendar import TZ, nyse, sessions
+from research.data.plausible import check_history
 from research.errors import ConfigError, DataError
 
 
@@ -73,6 +74,14 @@ def check_price_frame(df: pd.DataFrame, name: str) -> None:
         dups = df.index[df.index.duplicated()].unique()[:5]
         raise DataError(f"{name}: dates must be sorted and unique (duplicates: {list(map(str, dups))}).")
     values = df.to_numpy(dtype=float)
+    from research.data.plausible import PRICE_RANGE
+
+    absurd = np.isinf(values) | (values > PRICE_RANGE[1])
+    if absurd.any():
+        r, c = np.argwhere(absurd)[0]
+        raise DataError(f"{name}: {int(absurd.sum())} infinite or absurd price(s), first at {df.index[r].date()} "
+                        f"column {df.columns[c]!r} = {values[r, c]:g} (prices are finite and below "
+                        f"{PRICE_RANGE[1]:g}). Fix the source.")
     bad = values <= 0
     if bad.any():
         r, c = np.argwhere(bad)[0]
@@ -130,9 +139,11 @@ def load_prices(
     *,
     offline: bool = False,
     cache_dir: Path | None = None,
+    allow: str | None = None,
 ) -> Prices:
     """Adjusted prices from `source`: "synthetic", "yfinance" (cached; see `research.data.yahoo`) or a directory
-    of `<TICKER>.csv` files (see `load_price_dir`). `offline` and `cache_dir` only matter for "yfinance"."""
+    of `<TICKER>.csv` files (see `load_price_dir`). `offline` and `cache_dir` only matter for "yfinance";
+    `allow` lists plausibility findings that are real (`research.data.plausible`; default $FLOWBT_ALLOW)."""
     if isinstance(source, str) and source == "synthetic":
         from research.data.synthetic import make_market  # lazy: the synthetic market is heavy and optional
 
@@ -142,10 +153,10 @@ def load_prices(
     if isinstance(source, str) and source == "yfinance":
         from research.data.yahoo import load_yahoo
 
-        return load_yahoo(tickers, start, end, offline=offline, cache_dir=cache_dir)
+        return load_yahoo(tickers, start, end, offline=offline, cache_dir=cache_dir, allow=allow)
     path = Path(source).expanduser()
     if path.is_dir():
-        return load_price_dir(path, tickers, start, end)
+        return load_price_dir(path, tickers, start, end, allow=allow)
     if path.exists():
         raise ConfigError(f"price source {str(path)!r} is a file; give the directory that holds the <TICKER>.csv files.")
     raise ConfigError(
@@ -159,6 +170,8 @@ def load_price_dir(
     tickers: Sequence[str] | None = None,
     start: str | pd.Timestamp | None = None,
     end: str | pd.Timestamp | None = None,
+    *,
+    allow: str | None = None,
 ) -> Prices:
     """Prices from a directory of Yahoo-style CSVs, one `<TICKER>.csv` per ticker (either layout, see `read_price_csv`).
 
@@ -175,7 +188,7 @@ def load_price_dir(
     frames: dict[str, pd.DataFrame] = {}
     notes: list[str] = []
     for name, path in chosen.items():
-        pf = read_price_csv(path)
+        pf = read_price_csv(path, allow=allow)
         notes += [f"{name}: {n}" for n in pf.notes]
         pf = _drop_partial_final_row(pf, name, last_dates, notes)
         bars = pf.bars().loc[lo:hi]
@@ -186,7 +199,7 @@ def load_price_dir(
     return combine(frames, str(directory), notes)
 
 
-def read_price_csv(path: str | Path) -> PriceFile:
+def read_price_csv(path: str | Path, *, allow: str | None = None) -> PriceFile:
     """Parse and check one Yahoo-style CSV; raise DataError naming the file, line, column and value on any defect.
 
     Layout is detected from the header: with an `Adj Close` column it is the `auto_adjust=False` download
@@ -194,6 +207,8 @@ def read_price_csv(path: str | Path) -> PriceFile:
     Dates may be plain (`2020-01-02`) or time-zone aware (`2020-01-02 00:00:00-05:00`, read as New York time);
     they must be midnight, unique, ascending, and NYSE sessions (a non-session date with prices is an error: it
     usually means a time-zone shift). Rows empty in every field (Yahoo's holiday rows) are dropped and counted.
+    Then the plausibility checks (`research.data.plausible.check_history`: split-unadjusted jumps, moves beyond
+    the asset class's bound, Close/Adj Close disagreeing, absurd values, dates outside the calendar).
     """
     path = Path(path)
     header, rows, lines = _read_rows(path)
@@ -210,6 +225,7 @@ def read_price_csv(path: str | Path) -> PriceFile:
         notes.append(_empty_rows_note(dates[empty]))
     raw = values.loc[~empty].set_axis(pd.DatetimeIndex(dates[~empty], name="date"))
     kept = lines[~empty]
+    notes += check_history(raw, layout, path.stem, str(path), lines=kept, allow=allow)
     notes += _check_sessions(path, raw.index, kept)
     partial = raw[[c for c in raw.columns if c in PRICE_FIELDS]].isna().any(axis=1).to_numpy()
     if partial.any():
@@ -269,10 +285,10 @@ def session_gaps(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
     """NYSE sessions between the first and last date of `index` that `index` lacks (missing, not closures)."""
     if len(index) == 0:
         return pd.DatetimeIndex([], name="date")
-    lo = max(index[0], _cal_first())
-    if lo > index[-1]:
+    lo, hi = max(index[0], _cal_first()), min(index[-1], _cal_last())
+    if lo > hi:
         return pd.DatetimeIndex([], name="date")
-    return sessions(lo, index[-1]).difference(index)
+    return sessions(lo, hi).difference(index)
 
 
 def gaps_note(index: pd.DatetimeIndex) -> list[str]:
@@ -298,11 +314,19 @@ def non_sessions(index: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _read_rows(path: Path) -> tuple[list[str], list[list[str]], np.ndarray]:
-    """Header, data rows and their line numbers; a row with the wrong field count is a DataError."""
+    """Header, data rows and their line numbers; a row with the wrong field count is a DataError, and so is a
+    binary or UTF-16 file or one whose fields are not separated by commas (each named)."""
+    from research.data._parsing import check_delimiter, check_text_bytes
+
     try:
+        with path.open("rb") as fh:
+            check_text_bytes(path, fh.read(4096))
         with path.open(encoding="utf-8-sig", newline="") as fh:
             reader = csv.reader(fh)
-            header = [h.strip() for h in next(reader, [])]
+            first = next(reader, [])
+            if len(first) == 1:
+                check_delimiter(path, first[0], ",")
+            header = [h.strip() for h in first]
             rows, lines = [], []
             for row in reader:
                 if not row or (len(row) == 1 and not row[0].strip()):

@@ -59,6 +59,8 @@ _DATE_FORMATS = ("%Y-%m-%d",)
 _TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
 DEFAULT_LAG_SESSIONS = 1
 DEFAULT_CLOCK = pd.Timedelta(hours=18)
+#: The largest |value| a prime-book row may hold: flows are in millions of dollars, exposures in percent.
+MAX_ABS_VALUE = 1e9
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,7 @@ def _check(path: Path) -> tuple[list[Problem], pd.DataFrame]:
     """All problems of a file, and the rows that passed (as_of, available_at or NaT, entity, metric, value, ...)."""
     problems: list[Problem] = []
     f = str(path)
+    today = pd.Timestamp.now(tz=TZ).tz_localize(None).normalize()
     cells = _read_cells(path, problems)
     if cells is None:
         return problems, pd.DataFrame()
@@ -186,7 +189,10 @@ def _check(path: Path) -> tuple[list[Problem], pd.DataFrame]:
         except ValueError:
             report("as_of", f"{cell['as_of']!r} is not a date written YYYY-MM-DD." if cell["as_of"]
                    else "blank as_of date.")
-        if as_of is not None and as_of.weekday() != 4:
+        if as_of is not None and as_of > today:
+            report("as_of", f"{as_of.date()} is in the future (today is {today.date()}): a typing error in the "
+                   "year?")
+        elif as_of is not None and as_of.weekday() != 4:
             report("as_of", f"{as_of.date()} is a {as_of.day_name()}; weekly data is usually stamped with the "
                    "Friday ending the week.", "warning")
         entity = _entity(cell["sector"])
@@ -221,6 +227,10 @@ def _check(path: Path) -> tuple[list[Problem], pd.DataFrame]:
                 value = float(raw_value)
                 if not math.isfinite(value):
                     raise ValueError
+                if abs(value) > MAX_ABS_VALUE:
+                    report("value", f"{raw_value!r} is beyond any flow, exposure or ratio (|value| <= "
+                           f"{MAX_ABS_VALUE:g}; usd_mn is millions): an overflow or a typing error.")
+                    value = None
             except ValueError:
                 hint = " Drop the % sign and give the units." if raw_value.endswith("%") else (
                     " Remove thousands separators." if "," in raw_value else "")

@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from research.data.calendar import TZ, nyse
+from research.data.plausible import check_history
 from research.data.prices import LAYOUT_ADJ, Prices, adjust, combine, day, gaps_note, non_sessions
 from research.data.universe import TICKERS
 from research.errors import ConfigError, DataError, NetworkError
@@ -131,8 +132,11 @@ def read_cached(
     start: str | pd.Timestamp | None = None,
     end: str | pd.Timestamp | None = None,
     cache_dir: Path | None = None,
+    *,
+    allow: str | None = None,
 ) -> Prices:
-    """Prices from the cache alone (never the network); a ticker not cached is a NetworkError saying what to run."""
+    """Prices from the cache alone (never the network); a ticker not cached is a NetworkError saying what to run.
+    Every ticker passes the plausibility checks (`research.data.plausible`; `allow`, default $FLOWBT_ALLOW)."""
     names = _tickers(tickers)
     cache = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
     entries = {t: read_entry(t, cache) for t in names}
@@ -146,7 +150,7 @@ def read_cached(
     frames, notes = {}, []
     for t, e in entries.items():
         assert e is not None
-        raw, entry_notes = _checked(e, cache_file(t, cache))
+        raw, entry_notes = _checked(e, cache_file(t, cache), allow)
         notes += [f"{t}: {n}" for n in entry_notes]
         if (lo is not None and lo < e.covered_start) or (hi is not None and hi > e.covered_end):
             notes.append(f"{t}: the cache covers {e.covered_start.date()} → {e.covered_end.date()} only "
@@ -163,6 +167,7 @@ def load_yahoo(
     offline: bool = False,
     cache_dir: Path | None = None,
     progress: bool | None = None,
+    allow: str | None = None,
 ) -> Prices:
     """`load_prices("yfinance", ...)`: fetch what the cache lacks (unless offline), then read from the cache.
 
@@ -171,10 +176,10 @@ def load_yahoo(
     """
     names = _tickers(list(tickers) if tickers is not None else list(TICKERS))
     if offline:
-        return read_cached(names, start, end, cache_dir)
+        return read_cached(names, start, end, cache_dir, allow=allow)
     shown = sys.stderr.isatty() if progress is None else progress
     results = fetch_prices(names, start, end, cache_dir, shown)
-    prices = read_cached(names, start, end, cache_dir)
+    prices = read_cached(names, start, end, cache_dir, allow=allow)
     fetch_notes = tuple(f"{r.ticker}: {n}" for r in results for n in r.notes)
     return replace(prices, notes=fetch_notes + prices.notes)
 
@@ -209,8 +214,11 @@ def write_entry(entry: CacheEntry, cache_dir: Path | None = None) -> Path:
             "written_at": pd.Timestamp.now(tz=TZ).isoformat()}
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), _META: json.dumps(meta).encode()})
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    finally:  # a full disk or Ctrl-C: no half-written temporary file left behind
+        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -369,8 +377,9 @@ def _merge(old: pd.DataFrame, new: pd.DataFrame) -> tuple[pd.DataFrame | None, s
     return pd.concat([old.drop(overlap), new]).sort_index(), ""
 
 
-def _checked(entry: CacheEntry, path: Path) -> tuple[pd.DataFrame, list[str]]:
-    """Cached rows ready for `adjust`: non-sessions dropped and noted, gaps noted, bad prices an error."""
+def _checked(entry: CacheEntry, path: Path, allow: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Cached rows ready for `adjust`: non-sessions dropped and noted, gaps noted, bad or implausible prices an
+    error (`research.data.plausible`)."""
     raw, notes = entry.raw, []
     bad, _ = non_sessions(raw.index)
     if bad.any():
@@ -383,6 +392,8 @@ def _checked(entry: CacheEntry, path: Path) -> tuple[pd.DataFrame, list[str]]:
         r, c = np.argwhere(nonpos)[0]
         raise DataError(f"{path}: {prices.columns[c]} = {prices.iat[r, c]} on {prices.index[r].date()}; prices "
                         "must be > 0. Delete the cache file and fetch again; if Yahoo still sends it, report it.")
+    notes += check_history(raw, LAYOUT_ADJ, entry.ticker, str(path), allow=allow,
+                           fix="Delete the cache file and fetch again; if Yahoo still sends it, report it.")
     holes = prices[["Open", "Close", "Adj Close"]].isna().any(axis=1)
     if holes.any():
         notes.append(f"{int(holes.sum())} row(s) with some empty prices, left NaN (first {holes[holes].index[0].date()})")

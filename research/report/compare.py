@@ -110,6 +110,8 @@ def _rolling(rets: pd.DataFrame) -> Section:
 
 def write_comparison(folders: list[Path], out: Path, *, pdf: bool = True) -> Path:
     """Write comparison.html, comparison.pdf and figures/*.png of several run folders into `out`."""
+    from research.atomic import atomic_folder
+
     folders = [Path(f) for f in folders]
     if len(folders) < 2:
         raise ConfigError(f"a comparison needs at least two run folders, got {len(folders)}")
@@ -117,13 +119,13 @@ def write_comparison(folders: list[Path], out: Path, *, pdf: bool = True) -> Pat
     labels = run_labels(recs)
     rets = pd.concat([r.returns.rename(lab) for r, lab in zip(recs, labels, strict=True)], axis=1).sort_index()
     sections = [_header(recs, labels), _metrics(recs, labels), _equity(rets), _correlation(rets), _rolling(rets)]
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     start, end = rets.dropna(how="all").index[[0, -1]]
     doc = Document(title="Strategy comparison", subtitle=f"{len(recs)} runs · {', '.join(labels)} · "
                    f"{fmt_date(start)} to {fmt_date(end)}", sections=sections,
                    synthetic=any(r.synthetic for r in recs), footer=f"comparison of {len(recs)} runs")
-    return write_document(doc, out / "comparison.html", pdf=pdf)
+    with atomic_folder(out) as work:  # renamed to `out` once complete; removed on any failure
+        write_document(doc, work / "comparison.html", pdf=pdf)
+    return Path(out) / "comparison.html"
 
 
 __all__ = ["COMPARISON_KEYS", "KV", "run_labels", "write_comparison"]

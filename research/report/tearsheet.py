@@ -661,7 +661,11 @@ def write_tearsheet(folder: Path, *, pdf: bool = True, trials_db: Path | None = 
         footer=f"{rec.name} · inputs sha256 {str((rec.provenance or {}).get('data_hash', ''))[:16]} · "
                f"run {(rec.provenance or {}).get('created_utc', '')}",
     )
-    return write_document(doc, folder / "tearsheet.html", pdf=pdf)
+    from research.atomic import atomic_files
+
+    with atomic_files(folder) as work:  # tearsheet.html/.pdf and figures/ replaced whole, or left as they were
+        write_document(doc, work / "tearsheet.html", pdf=pdf)
+    return folder / "tearsheet.html"
 
 
 def write_comparison(folders: list[Path], out: Path, *, pdf: bool = True) -> Path:

@@ -55,9 +55,11 @@ def trial_stats(strategy: str, db: str | Path | None = None, periods: int = PERI
         logged = None
     if logged is not None:
         try:
-            return logged(strategy, path, data_hash=data_hash)
-        except Exception:  # another schema, a lock, no duckdb: try the minimal reader below
-            pass
+            found = logged(strategy, path, data_hash=data_hash)
+        except Exception:  # a lock, no duckdb: try the minimal reader below
+            found = None
+        if found is not None:  # else another schema (its rows lack the per-period Sharpe): the minimal reader
+            return found
     return _read_minimal(strategy, path, periods, data_hash)
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from research.atomic import atomic_folder
 from research.report.figures import _log_ticks, styled
 from research.report.render import (
     KV,
@@ -310,8 +311,13 @@ def write_sweep(result: SweepResult, out: Path | None = None, *, heatmap: tuple[
                 pdf: bool = True) -> Path:
     """Write the sweep folder and its tear sheet; returns the folder."""
     folder = sweep_folder(result.strategy, out)
-    folder.mkdir(parents=True, exist_ok=True)
     st = result.stats or analyse(result)
+    with atomic_folder(folder) as work:  # renamed to `folder` once complete; removed on any failure
+        _write_sweep(result, st, work, heatmap, pdf)
+    return folder
+
+
+def _write_sweep(result: SweepResult, st: SweepStats, folder: Path, heatmap: tuple[str, str] | None, pdf: bool) -> None:
     table = result.table.copy()
     for k in table.attrs.get("params", []):
         if table[k].dtype == object:
@@ -327,7 +333,6 @@ def write_sweep(result: SweepResult, out: Path | None = None, *, heatmap: tuple[
     write_json(folder / "stats.json", st.to_dict())
     write_json(folder / "sweep.json", _meta(result))
     write_document(sweep_document(result, heatmap), folder / "tearsheet.html", pdf=pdf)
-    return folder
 
 
 def _meta(result: SweepResult) -> dict[str, Any]:

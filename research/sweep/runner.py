@@ -37,7 +37,7 @@ from research.errors import ConfigError
 from research.strategy import Strategy
 from research.sweep import kernel, plans, triallog
 from research.sweep.executors import Job, chunks, executor, progress_enabled
-from research.sweep.grid import expand, params_key, varied
+from research.sweep.grid import MAX_CONFIGS, expand, params_key, varied
 from research.sweep.plans import Plan
 
 #: A result "survives" when its deflated Sharpe p is at least this and its PBO below 0.5.
@@ -197,6 +197,7 @@ def run_sweep(
     log: bool = True,
     db: Any = None,
     progress: bool | None = None,
+    max_configs: int = MAX_CONFIGS,
 ) -> SweepResult:
     """Sweep `strategy` over `grid` (its own grid by default) on `data`; see the module docstring."""
     import strategies
@@ -206,7 +207,7 @@ def run_sweep(
     t0 = time.perf_counter()
     strat = strategies.get(strategy) if isinstance(strategy, str) else strategy
     grid = {k: list(v) for k, v in (strat.grid if grid is None else grid).items()}
-    params = expand(strat, grid, base)
+    params = expand(strat, grid, base, max_configs=max_configs)
     plan = plans.prepare(strat, data, params, fused=fused)
     cfg = config or default_config(strat)
     bench_name = resolve_benchmark(benchmark, strat, plan.tickers)
@@ -257,8 +258,12 @@ def analyse(result: SweepResult, *, db: Any = None, use_log: bool = True, n_boot
     pre = "active_" if active else ""
     best = result.best
     row = t.loc[best]
-    logged = triallog.trial_stats(result.strategy, db, data_hash=result.data_hash, active=active) \
-        if use_log else None
+    locked = ""
+    try:
+        logged = triallog.trial_stats(result.strategy, db, data_hash=result.data_hash, active=active) \
+            if use_log else None
+    except triallog.TrialLogLocked:  # its rows are staged; count this sweep's, and say so
+        logged, locked = None, ", the trial log being locked"
     if logged is not None and logged[0] >= len(t):
         n_trials, var = logged
         source = "trial log"
@@ -266,7 +271,7 @@ def analyse(result: SweepResult, *, db: Any = None, use_log: bool = True, n_boot
         sr_all = t[f"{pre}sharpe_per_period"].to_numpy(dtype=float)
         sr_all = sr_all[np.isfinite(sr_all)]
         n_trials, var = len(sr_all), float(np.var(sr_all, ddof=1)) if len(sr_all) > 1 else 0.0
-        source = "this sweep"
+        source = f"this sweep{locked}"
     sr = float(row[f"{pre}sharpe_per_period"])
     n_obs, skew, kurt = int(row["n_obs"]), float(row[f"{pre}skew"]), float(row[f"{pre}kurtosis"])
     psr = S.probabilistic_sharpe_ratio(sr, n_obs, skew, kurt)

@@ -38,7 +38,7 @@ from research.run import RESULTS, headline_metrics, save_run, write_json
 from research.strategy import Strategy
 from research.sweep import kernel, plans
 from research.sweep.executors import progress_enabled
-from research.sweep.grid import expand
+from research.sweep.grid import MAX_CONFIGS, expand
 from research.sweep.runner import evaluate, make_job, resolve_benchmark
 
 if TYPE_CHECKING:
@@ -119,6 +119,7 @@ def walk_forward(
     fused: bool = True,
     ex: Any = None,
     progress: bool | None = None,
+    max_configs: int = MAX_CONFIGS,
 ) -> WalkForwardResult:
     """Run a walk-forward of `strategy` over `grid` (its own by default); see the module docstring."""
     import strategies
@@ -129,7 +130,7 @@ def walk_forward(
         raise ConfigError(f"walk-forward rule must be one of {', '.join(RULES)}; got {rule!r}.")
     t0 = time.perf_counter()
     strat = strategies.get(strategy) if isinstance(strategy, str) else strategy
-    params = expand(strat, grid, base)
+    params = expand(strat, grid, base, max_configs=max_configs)
     plan = plans.prepare(strat, data, params, fused=fused)
     cfg = config or default_config(strat)
     bench_name = resolve_benchmark(benchmark, strat, plan.tickers)
@@ -204,12 +205,19 @@ def _label(p: dict[str, Any], plan: Any, params: list[dict[str, Any]]) -> str:
 def write_walkforward(wf: WalkForwardResult, data: MarketData, out: Path | None = None, *, pdf: bool = True,
                       run_tearsheet: bool = True) -> Path:
     """results/walkforward/<strategy>/<stamp>/: folds.csv, summary.json, the sheet, and oos/ (a run folder)."""
-    import strategies
-    from research.report.tearsheet import write_document
+    from research.atomic import atomic_folder
 
     folder = Path(out) if out is not None else (
         RESULTS / "walkforward" / wf.strategy / datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ"))
-    folder.mkdir(parents=True, exist_ok=True)
+    with atomic_folder(folder) as work:  # renamed to `folder` once complete; removed on any failure
+        _write_walkforward(wf, data, work, pdf, run_tearsheet)
+    return folder
+
+
+def _write_walkforward(wf: WalkForwardResult, data: MarketData, folder: Path, pdf: bool, run_tearsheet: bool) -> None:
+    import strategies
+    from research.report.tearsheet import write_document
+
     wf.folds.to_csv(folder / "folds.csv", index=False)
     strat = strategies.get(wf.strategy)
     run_dir = folder / "oos"
@@ -226,7 +234,6 @@ def write_walkforward(wf: WalkForwardResult, data: MarketData, out: Path | None 
     write_json(folder / "summary.json", {"strategy": wf.strategy, "scheme": wf.scheme, "rule": wf.rule,
                                          "n_configs": wf.n_configs, "oos_metrics": wf.oos_metrics,
                                          "seconds": round(wf.seconds, 3)})
-    return folder
 
 
 def walkforward_document(wf: WalkForwardResult, data: MarketData, hypothesis: str = "", *,
