@@ -123,7 +123,7 @@ def cmd_data_fetch(args: argparse.Namespace) -> int:
 
     tickers = [t for part in args.tickers for t in part.split(",") if t]
     results = fetch_prices(tickers, args.start, args.end, cache_dir=Path(args.cache) if args.cache else None,
-                           progress=not args.quiet)
+                           progress=False if args.quiet else None)
     for r in results:
         span = f"{r.first.date()} .. {r.last.date()}" if r.first is not None and r.last is not None else "no rows"
         print(f"{r.ticker:<6} {r.action:<11} {r.rows:>6} rows ({span}) -> {r.path}")
@@ -202,8 +202,37 @@ def cmd_walkforward(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verbosity_flags(p: argparse.ArgumentParser, default: Any) -> None:
+    """-q/--quiet and -v/--verbose; on subcommands their default is SUPPRESS, so that `flowbt -q run X` and
+    `flowbt run X -q` both work (a subcommand's default would overwrite the global flag)."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("-q", "--quiet", action="store_true", default=default,
+                   help="warnings and errors only, no progress bars")
+    g.add_argument("-v", "--verbose", action="count", default=0 if default is False else default,
+                   help="more detail (engine log, timings)")
+
+
+def _version() -> str:
+    from research import __version__
+
+    return f"flowbt {__version__}"
+
+
+class _Parsers(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """Every subcommand (and sub-subcommand) gets the global -q/-v flags."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        parser = super().add_parser(name, **kwargs)
+        _verbosity_flags(parser, argparse.SUPPRESS)
+        parser.register("action", "parsers", _Parsers)
+        return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="flowbt", description="Backtest hedge-fund flow signals on sector ETFs.")
+    p.add_argument("--version", action="version", version=_version())
+    _verbosity_flags(p, False)
+    p.register("action", "parsers", _Parsers)
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("list", help="list registered strategies with their hypotheses")
@@ -254,7 +283,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--slippage-bps", type=float, dest="slippage_bps")
     s.add_argument("--borrow-bps", type=float, dest="borrow_bps")
     s.add_argument("--no-pdf", action="store_true")
-    s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_sweep)
 
     s = sub.add_parser("walkforward", help="choose parameters in sample, trade them out of sample, stitch")
@@ -272,7 +300,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--slippage-bps", type=float, dest="slippage_bps")
     s.add_argument("--borrow-bps", type=float, dest="borrow_bps")
     s.add_argument("--no-pdf", action="store_true")
-    s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_walkforward)
 
     s = sub.add_parser("regress", help="re-run every strategy and compare with results/baselines")
@@ -281,7 +308,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--markdown", help="write a Markdown report")
     s.add_argument("--only", action="append", help="only this strategy (repeatable)")
     s.add_argument("--real-data", default="../shared/data", help="real data directory (default ../shared/data)")
-    s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_regress)
 
     d = sub.add_parser("data", help="data utilities").add_subparsers(dest="data_command", required=True)
@@ -293,7 +319,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--start", required=True)
     s.add_argument("--end", default=None)
     s.add_argument("--cache", help="cache directory (default $FLOWBT_CACHE/prices or ~/.cache/flowbt/prices)")
-    s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_data_fetch)
     return p
 
@@ -307,6 +332,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     From the command line (`argv` None), the FAST_EXIT commands end the process through `_exit_now`."""
     args = build_parser().parse_args(argv)
+    from research.logs import configure
+
+    configure(-1 if args.quiet else args.verbose)
     try:
         code = int(args.func(args) or 0)
     except FlowbtError as exc:

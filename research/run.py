@@ -25,11 +25,13 @@ from research.analytics.metrics import summary
 from research.backtest import BacktestResult, ExecutionConfig, backtest, benchmark_returns
 from research.data.market import MarketData
 from research.errors import ConfigError
+from research.logs import get_logger
 from research.provenance import code_version, data_hash, library_versions, sources_table
 from research.report.standby import report_standby
 from research.strategy import Strategy
 
 RESULTS = Path("results")
+log = get_logger(__name__)
 _SYNTH = re.compile(r"^synthetic(?::(?P<args>.*))?$")
 
 

@@ -21,8 +21,6 @@ the workers once. Workers need the same flowbt code installed (the kernels are i
 from __future__ import annotations
 
 import importlib
-import os
-import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +28,7 @@ import numba
 import numpy as np
 from tqdm.auto import tqdm
 
+from research.logs import progress_enabled  # noqa: F401  (re-exported: runner, walk-forward)
 from research.sweep import nb
 from research.sweep.plans import Plan, refresh_cache
 
@@ -246,15 +245,6 @@ def _compiled(dispatcher: Any) -> int:
 
 def chunks(n: int, size: int) -> list[tuple[int, int]]:
     return [(lo, min(lo + size, n)) for lo in range(0, n, size)]
-
-
-def progress_enabled(flag: bool | None = None) -> bool:
-    """Progress bars unless CI=true or stderr is not a terminal (or `flag` says otherwise)."""
-    if flag is not None:
-        return flag
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        return False
-    return sys.stderr.isatty()
 
 
 class LocalExecutor:
