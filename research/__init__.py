@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from research import _numba
+
+_numba.set_default_cache_dir()  # before numba is imported: one kernel cache for `make` and an activated venv
+_numba.announce_compiles()
+
 
 def _version() -> str:
     """The installed distribution's version (package metadata); '0+unknown' when flowbt is not installed."""
