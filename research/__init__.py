@@ -1,4 +1,16 @@
-"""flowbt: backtesting research framework for hedge-fund flow and positioning signals on US sector ETFs."""
+"""flowbt: backtesting research framework for hedge-fund flow and positioning signals on US sector ETFs.
+
+The public API (each name imported on first use, so `import research` stays cheap):
+
+    research.load(spec)                                   market data: "synthetic", "synthetic:seed=3,ic=0", a dir
+    research.run(strategy, data="synthetic", **params)    a Run in memory: metrics, returns, weights, trades,
+                                                          benchmarks, .portfolio, .tearsheet(path), .save(folder)
+    research.sweep(strategy, data="synthetic", grid=None) a SweepResult: ranked configs, DSR / PBO / bootstrap
+    research.tearsheet(x, benchmark=None, out=None)       x: a Run, a run folder, a returns Series, a vbt.Portfolio
+    research.compare(runs, out=None)                      the comparison sheet of several runs
+
+The command line (`flowbt`, `python -m research`) is built on the same functions.
+"""
 
 from __future__ import annotations
 
@@ -20,8 +32,29 @@ def _version() -> str:
         return "0+unknown"
 
 
+#: Public name -> (module, attribute; None for the module itself, which is callable).
+_API: dict[str, tuple[str, str | None]] = {
+    "load": ("research.run", "load_data"),
+    "run": ("research.run", None),
+    "sweep": ("research.sweep", None),
+    "tearsheet": ("research.report.sheets", "tearsheet"),
+    "compare": ("research.report.sheets", "compare"),
+    "Run": ("research.run", "Run"),
+    "TearSheet": ("research.report.sheets", "TearSheet"),
+    "SweepResult": ("research.sweep.runner", "SweepResult"),
+    "MarketData": ("research.data.market", "MarketData"),
+}
+__all__ = ["Run", "MarketData", "SweepResult", "TearSheet", "compare", "load", "run", "sweep", "tearsheet"]
+
+
 def __getattr__(name: str) -> Any:
     if name == "__version__":
         globals()["__version__"] = v = _version()
         return v
+    if name in _API:
+        import importlib
+
+        module, attr = _API[name]
+        mod = importlib.import_module(module)
+        return mod if attr is None else getattr(mod, attr)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

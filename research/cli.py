@@ -93,17 +93,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from research.report.tearsheet import write_comparison, write_tearsheet
+    from research.report.sheets import compare, tearsheet
 
     folders = [Path(p) for p in args.run_dirs]
-    for f in folders:
-        if not (f / "metrics.json").exists():
-            raise ConfigError(f"{f} is not a run folder (no metrics.json); give folders written by `flowbt run`.")
     if len(folders) == 1:
-        path = write_tearsheet(folders[0], pdf=not args.no_pdf)
+        sheet = tearsheet(folders[0], out=args.out, pdf=not args.no_pdf)
     else:
-        path = write_comparison(folders, Path(args.out or "results/comparison"))
-    print(f"wrote {path}")
+        sheet = compare(folders, Path(args.out or "results/comparison"), pdf=not args.no_pdf)
+    print(f"wrote {sheet.path}")
     return 0
 
 
@@ -161,8 +158,8 @@ def cmd_regress(args: argparse.Namespace) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     import strategies
     from research.run import load_data
-    from research.sweep import analyse, parse_grid, run_sweep
-    from research.sweep.report import ranked_table, write_sweep
+    from research.sweep import parse_grid, sweep
+    from research.sweep.report import ranked_table
 
     strat = strategies.get(args.strategy)
     data = load_data(args.data)
@@ -170,11 +167,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     heatmap = tuple(args.heatmap.split(",")) if args.heatmap else None
     if heatmap is not None and len(heatmap) != 2:
         raise ConfigError(f"--heatmap expects two parameters x,y, got {args.heatmap!r}")
-    res = run_sweep(strat, data, grid, base=_kv(args.set, "--set"), config=_config(args, strat),
-                    executor_name=args.executor, scheduler=args.scheduler, fused=not args.engine,
-                    progress=False if args.quiet else None)
-    analyse(res)
-    folder = write_sweep(res, Path(args.out) if args.out else None, heatmap=heatmap, pdf=not args.no_pdf)
+    res = sweep(strat, data, grid, base=_kv(args.set, "--set"), config=_config(args, strat),
+                executor_name=args.executor, scheduler=args.scheduler, fused=not args.engine,
+                progress=False if args.quiet else None)
+    folder = res.save(Path(args.out) if args.out else None, heatmap=heatmap, pdf=not args.no_pdf)
     print(f"{res.n_configs:,} configs of {strat.name} in {res.seconds:.1f} s ({res.kind}, {res.executor})")
     print(ranked_table(res, args.top).to_string())
     print(f"\n{res.stats.statement}" if res.stats else "")
@@ -260,9 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-pdf", action="store_true")
     s.set_defaults(func=cmd_demo)
 
-    s = sub.add_parser("report", help="rebuild a tear sheet from a run folder, or compare several")
-    s.add_argument("run_dirs", nargs="+")
-    s.add_argument("--out", help="folder of the comparison sheet (several runs)")
+    s = sub.add_parser("report", help="rebuild a tear sheet from a run folder (or a folder of returns), or compare "
+                                      "several runs")
+    s.add_argument("run_dirs", nargs="+", help="run folders, or one folder holding returns.parquet or returns.csv")
+    s.add_argument("--out", help="where to write (one folder: default the folder itself; several: "
+                                 "results/comparison)")
     s.add_argument("--no-pdf", action="store_true")
     s.set_defaults(func=cmd_report)
 

@@ -113,17 +113,21 @@ def write_comparison(folders: list[Path], out: Path, *, pdf: bool = True) -> Pat
     folders = [Path(f) for f in folders]
     if len(folders) < 2:
         raise ConfigError(f"a comparison needs at least two run folders, got {len(folders)}")
-    recs = [load_run(f) for f in folders]
+    return write_document(comparison_document([load_run(f) for f in folders]), Path(out) / "comparison.html",
+                          pdf=pdf)
+
+
+def comparison_document(recs: list[RunRecord]) -> Document:
+    """The comparison sheet of several run records (from folders or in memory), figures not yet drawn."""
+    if len(recs) < 2:
+        raise ConfigError(f"a comparison needs at least two runs, got {len(recs)}")
     labels = run_labels(recs)
     rets = pd.concat([r.returns.rename(lab) for r, lab in zip(recs, labels, strict=True)], axis=1).sort_index()
     sections = [_header(recs, labels), _metrics(recs, labels), _equity(rets), _correlation(rets), _rolling(rets)]
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     start, end = rets.dropna(how="all").index[[0, -1]]
-    doc = Document(title="Strategy comparison", subtitle=f"{len(recs)} runs · {', '.join(labels)} · "
-                   f"{fmt_date(start)} to {fmt_date(end)}", sections=sections,
-                   synthetic=any(r.synthetic for r in recs), footer=f"comparison of {len(recs)} runs")
-    return write_document(doc, out / "comparison.html", pdf=pdf)
+    return Document(title="Strategy comparison", subtitle=f"{len(recs)} runs · {', '.join(labels)} · "
+                    f"{fmt_date(start)} to {fmt_date(end)}", sections=sections,
+                    synthetic=any(r.synthetic for r in recs), footer=f"comparison of {len(recs)} runs")
 
 
-__all__ = ["COMPARISON_KEYS", "KV", "run_labels", "write_comparison"]
+__all__ = ["COMPARISON_KEYS", "KV", "comparison_document", "run_labels", "write_comparison"]

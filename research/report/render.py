@@ -13,6 +13,7 @@ import html
 import io
 import re
 import textwrap
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -332,13 +333,28 @@ STAMP_RE = re.compile(r"<time class='built'>[^<]*</time>")
 
 def render_html(doc: Document) -> str:
     """The whole page: every image inline as a data URI, no script, no external resource."""
-    toc = "".join(f"<a href='#{s.key}'>{html.escape(s.title)}</a>" for s in doc.sections if s.key != "header")
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
         "<link rel='icon' href='data:,'>",
         f"<title>{html.escape(doc.title)}</title><style>{CSS}</style></head><body><main>",
+        *_body(doc),
+        "</main></body></html>",
     ]
+    return "\n".join(parts)
+
+
+def render_fragment(doc: Document) -> str:
+    """The document for a notebook cell: the page's body in a container of its own, with the page's styles
+    rewritten to apply inside that container only (`scope_css`), so showing it restyles nothing else."""
+    scope = f"flowbt-{uuid.uuid4().hex[:10]}"
+    return (f"<div id='{scope}' class='flowbt-sheet'><style>{scope_css(CSS, '#' + scope)}</style><main>"
+            + "\n".join(_body(doc)) + "</main></div>")
+
+
+def _body(doc: Document) -> list[str]:
+    toc = "".join(f"<a href='#{s.key}'>{html.escape(s.title)}</a>" for s in doc.sections if s.key != "header")
+    parts = []
     for i, sec in enumerate(doc.sections):
         cls = "" if sec.pdf_new_page or i == 0 else " class='cont'"
         parts.append(f"<section id='{html.escape(sec.key)}'{cls}>")
@@ -353,8 +369,47 @@ def render_html(doc: Document) -> str:
             parts.append(f"<nav class='toc'>{toc}</nav>")
         parts.append("</section>")
     parts.append(f"<footer>Built by flowbt on <time class='built'>{built_stamp()}</time>. "
-                 f"{html.escape(doc.footer)}</footer></main></body></html>")
-    return "\n".join(parts)
+                 f"{html.escape(doc.footer)}</footer>")
+    return parts
+
+
+#: Selectors that mean "the page" and become the container itself.
+_PAGE = {":root", "html", "body"}
+
+
+def scope_css(css: str, scope: str) -> str:
+    """`css` with every rule limited to the element `scope` (a CSS selector) and its descendants.
+
+    `:root`, `html` and `body` become `scope` itself, `*` covers `scope` and everything in it, any other selector
+    is prefixed with `scope`; `@media` blocks are scoped inside; `@page` (print page size) is dropped, being
+    global by nature. Written for this module's own style sheet (no strings or comments holding braces)."""
+    out: list[str] = []
+    i, n = 0, len(css)
+    while i < n:
+        j = css.find("{", i)
+        if j < 0:
+            break
+        head = css[i:j].strip()
+        depth, k = 1, j + 1
+        while k < n and depth:
+            depth += {"{": 1, "}": -1}.get(css[k], 0)
+            k += 1
+        inner = css[j + 1:k - 1]
+        if head.startswith("@media"):
+            out.append(f"{head}{{{scope_css(inner, scope)}}}")
+        elif not head.startswith("@"):
+            sels = []
+            for sel in (x.strip() for x in head.split(",")):
+                first, _, rest = sel.partition(" ")
+                if sel == "*":
+                    sels += [scope, f"{scope} *"]
+                elif first in _PAGE:
+                    sels.append(f"{scope} {rest}".strip())
+                else:
+                    sels.append(f"{scope} {sel}")
+            out.append(f"{','.join(sels)}{{{inner.strip()}}}")
+        i = k
+    return "\n".join(out)
 
 
 # --------------------------------------------------------------------------------------------------------------

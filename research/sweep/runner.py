@@ -22,6 +22,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -84,7 +85,7 @@ class SweepStats:
         return out
 
 
-@dataclass
+@dataclass(repr=False)
 class SweepResult:
     """A finished sweep: the ranked table, kept daily returns, and how it was run."""
 
@@ -116,6 +117,22 @@ class SweepResult:
 
     def params(self, config: int) -> dict[str, Any]:
         return {k: _plain(self.table.loc[config, k]) for k in self.table.attrs["params"]}
+
+    def save(self, folder: Any = None, *, heatmap: tuple[str, str] | None = None, pdf: bool = True) -> Path:
+        """Write the sweep folder (default results/sweeps/<strategy>/<timestamp>) and its tear sheet."""
+        from research.sweep.report import write_sweep
+
+        return write_sweep(self, Path(folder) if folder is not None else None, heatmap=heatmap, pdf=pdf)
+
+    def __repr__(self) -> str:
+        from research.display import sweep_text
+
+        return sweep_text(self)
+
+    def _repr_html_(self) -> str:
+        from research.display import sweep_html
+
+        return sweep_html(self)
 
     def scored_returns(self, ids: Sequence[int] | None = None) -> pd.DataFrame:
         """Daily returns the score is computed on (active against the benchmark when there is one)."""
