@@ -33,6 +33,7 @@ _CSS = """
 {s} th,{s} td{{border-bottom:1px solid #e2e6eb;padding:2px 8px;text-align:right;white-space:nowrap}}
 {s} th{{color:#5b6675;font-weight:600}} {s} td.l,{s} th.l{{text-align:left}}
 {s} .m{{color:#5b6675;font-size:11.5px;margin:6px 0 0}}
+{s} .x{{overflow-x:auto;max-width:100%}}
 """
 
 
@@ -139,7 +140,9 @@ def sweep_text(res: Any) -> str:
 
 def sweep_html(res: Any, top: int = 8) -> str:
     t = res.table
-    params = list(t.attrs.get("params", []))
+    every = list(t.attrs.get("params", []))
+    params = [p for p in every if p in res.varied] or every
+    fixed = ", ".join(f"{p}={t[p].iloc[0]}" for p in every if p not in params) if len(t) else ""
     shown = [c for c in (res.score, "sharpe", "cagr", "max_drawdown", "turnover") if c in t.columns]
     shown = list(dict.fromkeys(shown))
     head = "".join(f"<th class='l'>{html.escape(p)}</th>" for p in params)
@@ -161,7 +164,8 @@ def sweep_html(res: Any, top: int = 8) -> str:
             curves.append((str(res.benchmark), res.bench, "#9aa5b1"))
     sub = (f"{res.data_name} · {res.n_configs:,} configs ({res.kind}, {res.executor}) in {res.seconds:.1f} s · "
            f"ranked by {res.score}" + (f" against {res.benchmark}" if res.benchmark else ""))
-    body = f"<div class='row'><div>{table}</div>{sparkline(curves)}</div>{verdict}"
+    fixed_line = f"<p class='m'>fixed: {html.escape(fixed)}</p>" if fixed else ""
+    body = f"<div class='row'><div class='x'>{table}</div>{sparkline(curves)}</div>{fixed_line}{verdict}"
     return card(f"Sweep: {res.strategy}", sub, body, res.data_name.startswith("synthetic"))
 
 
@@ -194,6 +198,6 @@ def market_html(data: Any) -> str:
              "<p class='m'>No point-in-time panel (prices only).</p>")
     curves = [("SPY", close["SPY"].pct_change(fill_method=None), "#9aa5b1")] if "SPY" in close else []
     tickers = ", ".join(map(str, close.columns))
-    body = (f"<div class='row'><div>{table}</div>{sparkline(curves)}</div>"
+    body = (f"<div class='row'><div class='x'>{table}</div>{sparkline(curves)}</div>"
             f"<p class='m'>prices: {html.escape(tickers)} · .prices .panel .flow(metric) .truth</p>")
     return card(f"MarketData: {data.name}", _period(data.index), body, data.synthetic)

@@ -68,7 +68,7 @@ def load_data(spec: str | Path = "synthetic") -> MarketData:
     return load_real(Path(text))
 
 
-@dataclass
+@dataclass(repr=False)
 class RunOutput:
     """What `run_strategy` returns: the folder, the metrics and the engine's result."""
 
@@ -80,6 +80,11 @@ class RunOutput:
     benchmarks: pd.DataFrame
     seconds: float
     signal: pd.DataFrame | None = None
+
+    def __repr__(self) -> str:
+        m = self.metrics
+        return (f"<RunOutput {self.strategy.name} in {self.folder}: Sharpe {m.get('sharpe', float('nan')):.2f}, "
+                f"CAGR {m.get('cagr', float('nan')):+.1%}>")
 
 
 #: Runs in memory by key, so that a returns Series taken from a run (`Run.returns`, tagged in its attrs) can
