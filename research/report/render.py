@@ -251,6 +251,8 @@ tbody tr:nth-child(even){background:#fafbfc}
 table.kv th{color:var(--muted);font-weight:500;width:1%;white-space:nowrap;padding-right:16px}
 table.kv td{text-align:left}
 table.wide{width:100%}
+table.cmp{max-width:100%;font-size:11.5px} table.cmp th,table.cmp td{padding:3px 6px;white-space:normal}
+table.cmp thead th{overflow-wrap:break-word;min-width:4.5em} table.cmp td.txt{overflow-wrap:break-word}
 .note{margin:6px 0;color:var(--ink)} .lead{font-size:15px;margin:8px 0} .muted{color:var(--muted);font-size:12.5px}
 .warn{background:var(--warn);border-left:4px solid var(--warnb);padding:6px 10px;margin:8px 0}
 .ok{background:#e6f4ea;border-left:4px solid #2e7d4f;padding:6px 10px;margin:8px 0}
@@ -278,6 +280,8 @@ def table_html(t: Table) -> str:
     """A Table as escaped HTML with numbers right-aligned."""
     df = t.df
     cls = " ".join(filter(None, ("tbl", t.cls)))
+    # comparison tables may wrap long names: a break opportunity after each underscore
+    esc = (lambda v: html.escape(v).replace("_", "_<wbr>")) if "cmp" in t.cls else html.escape
     out = [f"<table class='{cls}'>"]
     if t.caption:
         out.append(f"<caption>{html.escape(t.caption)}</caption>")
@@ -286,15 +290,15 @@ def table_html(t: Table) -> str:
         out.append(f"<th class='txt'>{html.escape(str(df.index.name or ''))}</th>")
     for c in df.columns:
         kind = "txt" if c in t.text else "num"
-        out.append(f"<th class='{kind}'>{html.escape(str(c))}</th>")
+        out.append(f"<th class='{kind}'>{esc(str(c))}</th>")
     out.append("</tr></thead><tbody>")
     for idx, row in zip(df.index, df.itertuples(index=False), strict=True):
         out.append("<tr>")
         if t.index:
-            out.append(f"<th>{html.escape(str(idx))}</th>")
+            out.append(f"<th>{esc(str(idx))}</th>")
         for c, v in zip(df.columns, row, strict=True):
             kind = "txt" if c in t.text else "num"
-            out.append(f"<td class='{kind}'>{html.escape(str(v))}</td>")
+            out.append(f"<td class='{kind}'>{esc(str(v))}</td>")
         out.append("</tr>")
     out.append("</tbody></table>")
     return "".join(out)
