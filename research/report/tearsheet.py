@@ -45,7 +45,6 @@ from research.report.render import (
     fmt,
     fmt_date,
     render_html,
-    render_pdf,
 )
 from research.report.trials import sweep_stats, trial_stats
 from research.report.trials import trials_db as trials_path
@@ -125,7 +124,7 @@ def kpi_strip(tiles: list[tuple[str, str, str, float | None]], name: str = "key 
 
     strip = "<div class='kpis'>" + "".join(tile(*t) for t in tiles) + "</div>"
     table = Table(pd.DataFrame({"value": [t[1] for t in tiles], "context": [t[2] for t in tiles]},
-                               index=pd.Index([t[0] for t in tiles], name=name)), text=("context",))
+                               index=pd.Index([t[0] for t in tiles], name=name)), text=("context",), cls="kpis")
     return Raw(strip, [table])
 
 
@@ -136,6 +135,8 @@ def write_document(doc: Document, path: Path, *, pdf: bool = True) -> Path:
     draw_figures(doc.sections, path.parent / "figures")
     path.write_text(render_html(doc))
     if pdf:
+        from research.report.pdf import render_pdf
+
         render_pdf(doc, path.with_suffix(".pdf"))
     return path
 
@@ -304,7 +305,7 @@ def _header(ctx: Context) -> Section:
             "publication lag rule applied": s["lag_rule"].astype(str),
         })
         sec.add(Table(t, "Data sources", index=False, text=("source", "publication lag rule applied"),
-                      cls="wide", pdf_max_cell=72))
+                      cls="wide"))
     return sec
 
 
