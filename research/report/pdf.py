@@ -282,9 +282,9 @@ class PdfWriter:
         if t.cls == "kpis" and 0 < len(df) <= 8:
             self.kpis(df)
             return
-        for k, group in enumerate(column_groups(self, t, df)):
+        for k, (group, widths) in enumerate(column_layout(self, t, df)):
             cap = t.caption + (f" (continued, {k + 1})" if k else "") if t.caption else ""
-            self.table_part(t, df, group, cap)
+            self.table_part(t, df, group, widths, cap)
 
     def kpis(self, df: pd.DataFrame) -> None:
         """Key figures as a row of tiles (label, value, context), as the HTML shows them."""
@@ -312,14 +312,13 @@ class PdfWriter:
             self.lines(details[i], x + 4, 6.5)
         self.y = top + h + 8
 
-    def table_part(self, t: Table, df: pd.DataFrame, cols: list[int], caption: str) -> None:
-        """The table's index (when shown) and columns `cols`, rows wrapped where text columns are long."""
+    def table_part(self, t: Table, df: pd.DataFrame, cols: list[int], widths: list[float], caption: str) -> None:
+        """The table's index (when shown) and columns `cols` at `widths`, rows wrapped where text is long."""
         size = TABLE
         pitch = size * LINE
         heads = ([str(df.index.name or "")] if t.index else []) + [str(df.columns[j]) for j in cols]
         body = [([str(df.index[i])] if t.index else []) + [str(df.iat[i, j]) for j in cols] for i in range(len(df))]
         text = [True] * (1 if t.index else 0) + [df.columns[j] in t.text for j in cols]
-        widths = natural_widths(self, heads, body, text)
         self.font(size, "B", MUTED)
         head_lines = [self.wrap(h, w - 2 * PAD) for h, w in zip(heads, widths, strict=True)]
         head_h = max(len(x) for x in head_lines) * pitch + 3
@@ -405,24 +404,67 @@ def natural_widths(w: PdfWriter, heads: list[str], body: list[list[str]], text: 
     return out
 
 
-def column_groups(w: PdfWriter, t: Table, df: pd.DataFrame) -> list[list[int]]:
-    """The data columns split into groups that fit the page beside the index column (repeated in each)."""
-    heads = [str(df.index.name or "")] if t.index else []
-    cols = list(range(df.shape[1]))
-    body_idx = [[str(i)] for i in df.index] if t.index else [[] for _ in range(len(df))]
-    first = natural_widths(w, heads, body_idx, [True] * len(heads)) if t.index else []
-    base = sum(first)
-    groups: list[list[int]] = [[]]
-    used = base
-    for j in cols:
-        cw = natural_widths(w, [str(df.columns[j])], [[str(df.iat[i, j])] for i in range(len(df))],
-                            [df.columns[j] in t.text])[0]
-        if groups[-1] and used + cw > CONTENT_W:
-            groups.append([])
-            used = base
-        groups[-1].append(j)
-        used += cw
-    return groups
+def min_widths(w: PdfWriter, heads: list[str], body: list[list[str]], text: list[bool],
+               natural: list[float]) -> list[float]:
+    """The narrowest each column can be: a text column its longest word (at least 60 pt), a number column its
+    natural width (numbers never wrap)."""
+    out = []
+    for j, is_text in enumerate(text):
+        if not is_text:
+            out.append(natural[j])
+            continue
+        w.font(TABLE)
+        word = max((w.width(x) for r in body for x in r[j].split()), default=0.0)
+        w.font(TABLE, "B")
+        word = max([word, *(w.width(x) for x in heads[j].split())])
+        out.append(min(natural[j], max(word + 2 * PAD, 60.0)))
+    return out
+
+
+def fit(natural: list[float], least: list[float]) -> list[float] | None:
+    """Widths within CONTENT_W, text columns narrowed in proportion to their slack; None if even the narrowest
+    widths do not fit."""
+    if sum(natural) <= CONTENT_W:
+        return natural
+    if sum(least) > CONTENT_W:
+        return None
+    slack = [n - m for n, m in zip(natural, least, strict=True)]
+    cut = (sum(natural) - CONTENT_W) / sum(slack)
+    return [n - s * cut for n, s in zip(natural, slack, strict=True)]
+
+
+def column_layout(w: PdfWriter, t: Table, df: pd.DataFrame) -> list[tuple[list[int], list[float]]]:
+    """(data columns, widths with the index column first) per part of the table: one part when the columns fit
+    the page (text columns narrowed, wrapping more, if need be), else groups that fit, each repeating the
+    index column."""
+    lead = [str(df.index.name or "")] if t.index else []
+    heads = lead + [str(c) for c in df.columns]
+    body = [([str(df.index[i])] if t.index else []) + [str(df.iat[i, j]) for j in range(df.shape[1])]
+            for i in range(len(df))]
+    text = [True] * len(lead) + [c in t.text for c in df.columns]
+    natural = natural_widths(w, heads, body, text)
+    least = min_widths(w, heads, body, text, natural)
+    k = len(lead)
+    widths = fit(natural, least)
+    if widths is not None:
+        return [(list(range(df.shape[1])), widths)]
+    parts: list[tuple[list[int], list[float]]] = []
+    group: list[int] = []
+    for j in range(df.shape[1]):
+        cand = [*group, j]
+        idx = list(range(k)) + [k + c for c in cand]
+        if group and fit([natural[i] for i in idx], [least[i] for i in idx]) is None:
+            parts.append((group, []))
+            group = [j]
+        else:
+            group = cand
+    parts.append((group, []))
+    out = []
+    for group, _ in parts:
+        idx = list(range(k)) + [k + c for c in group]
+        nat, lst = [natural[i] for i in idx], [least[i] for i in idx]
+        out.append((group, fit(nat, lst) or lst))
+    return out
 
 
 def render_pdf(doc: Document, path: Path) -> Path:
