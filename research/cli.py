@@ -237,7 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("run", help="run one strategy and write its run folder and tear sheet")
     s.add_argument("strategy")
     s.add_argument("--data", default="synthetic",
-                   help="'synthetic', 'synthetic:seed=3,ic=0', or a data directory like ../shared/data")
+                   help="'synthetic', 'synthetic:seed=3,ic=0', 'yfinance[:TICKERS]' (the price cache, offline), "
+                        "or a data directory like ../shared/data")
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a strategy parameter")
     s.add_argument("--out", help="run folder (default results/runs/STRATEGY/TIMESTAMP)")
     s.add_argument("--fill", choices=["close", "open"], help="fill at the next session's close (default) or open")

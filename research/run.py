@@ -42,12 +42,27 @@ log = get_logger(__name__)
 _SYNTH = re.compile(r"^synthetic(?::(?P<args>.*))?$")
 
 
+_YF = re.compile(r"^yfinance(?::(?P<tickers>.*))?$")
+
+
 def load_data(spec: str | Path = "synthetic") -> MarketData:
-    """MarketData from a spec: 'synthetic', 'synthetic:seed=3,ic=0', or a directory of real data.
+    """MarketData from a spec: 'synthetic', 'synthetic:seed=3,ic=0', 'yfinance', 'yfinance:SPY,XLK', or a
+    directory of real data.
 
     A real-data directory is laid out like ../shared/data: `prices/` (Yahoo CSVs) and, when present,
     `cftc_tff/`, `13f/`, `reference/`, `factors/`. A directory of CSVs alone is read as prices.
+    'yfinance' reads the price cache that `flowbt data fetch-prices` fills, offline (SPY and the 11 sector ETFs
+    unless tickers are named): prices alone, so strategies that need positioning data say what is missing.
     """
+    text = str(spec)
+    yf = _YF.match(text)
+    if yf:
+        from research.data.prices import load_prices
+        from research.data.real import prices_market
+
+        tickers = [t.strip().upper() for t in (yf.group("tickers") or "").split(",") if t.strip()] or None
+        prices = load_prices("yfinance", tickers, offline=True)
+        return prices_market(prices, f"yfinance cache ({', '.join(prices.tickers)})")
     text = str(spec)
     m = _SYNTH.match(text)
     if m:

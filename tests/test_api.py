@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import research
-from research.errors import ConfigError
+from research.errors import ConfigError, FlowbtError
 from research.report.load import load_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -163,3 +163,42 @@ def test_sweep_returns_a_ranked_result(market, tmp_path):
     assert list(res.table[res.score]) == sorted(res.table[res.score], reverse=True)
     folder = res.save(tmp_path / "sw", pdf=False)
     assert (folder / "tearsheet.html").exists()
+
+
+def test_yfinance_cache_feeds_a_run_offline(market, tmp_path, monkeypatch):
+    """`--data yfinance[:TICKERS]` / research.load("yfinance:...") reads the price cache, never the network."""
+    import yfinance
+
+    from research.data import yahoo
+    from research.schedule import weekly
+    from research.strategy import Strategy
+
+    def download(tickers, start=None, end=None, **_):
+        idx = market.prices.close.loc[start:end].index[:-1]
+        frames = {t: pd.DataFrame({"Open": market.prices.open.loc[idx, t], "High": market.prices.close.loc[idx, t],
+                                   "Low": market.prices.close.loc[idx, t], "Close": market.prices.close.loc[idx, t],
+                                   "Adj Close": market.prices.close.loc[idx, t], "Volume": 1e6})
+                  for t in tickers}
+        out = pd.concat(frames, axis=1, names=["Ticker", "Price"])
+        out.index = pd.DatetimeIndex(idx.as_unit("s"), name="Date")
+        return out
+
+    monkeypatch.setenv("FLOWBT_CACHE", str(tmp_path))
+    monkeypatch.setattr(yfinance, "download", download)
+    yahoo.fetch_prices(["SPY", "XLK"], "2019-01-01", "2020-12-31")
+    monkeypatch.setattr(yfinance, "download", lambda *a, **k: pytest.fail("the network was asked"))
+    data = research.load("yfinance:SPY,XLK")
+    assert data.prices.tickers == ["SPY", "XLK"] and "yfinance cache" in data.name and data.panel.empty
+    assert data.prices.index[0] >= pd.Timestamp("2019-01-01")
+
+    def weights(d, **_):
+        dates = weekly(d.index)
+        return (d.prices.close["SPY"].pct_change(5).reindex(dates) > 0).astype(float).to_frame("SPY")
+
+    r = research.run(Strategy("spy_after_up_weeks", "SPY after an up week.", (), {}, {}, weights, mode="timing"),
+                     data)
+    assert np.isfinite(r.metrics["sharpe"]) and r.data is data
+    with pytest.raises(FlowbtError, match="needs .*net_flow.* which yfinance cache"):
+        research.run(NAME, data)  # prices alone: a flow strategy says what it lacks
+    with pytest.raises(FlowbtError, match="flowbt data fetch-prices QQQ"):
+        research.load("yfinance:QQQ")

@@ -79,6 +79,17 @@ def _price_info(prices: Prices) -> SourceInfo:
     )
 
 
+def empty_panel() -> pd.DataFrame:
+    """A panel with the panel's columns and no row (prices alone)."""
+    return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c in ("as_of", "available_at") else
+                                      ("float64" if c == "value" else "object")) for c in PANEL_COLUMNS})
+
+
+def prices_market(prices: Prices, name: str) -> MarketData:
+    """MarketData of prices alone (no positioning panel): strategies that need flows say what is missing."""
+    return MarketData(prices=prices, panel=empty_panel(), name=name, synthetic=False, sources=(_price_info(prices),))
+
+
 @lru_cache(maxsize=4)
 def _load_real_cached(base: Path) -> MarketData:
     prices = _prices(base)
@@ -88,8 +99,7 @@ def _load_real_cached(base: Path) -> MarketData:
         panel = validate_panel(pd.concat([p for _, p in panels], ignore_index=True), name=str(base),
                                entities=entities)
     else:
-        panel = pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c in ("as_of", "available_at") else
-                                           ("float64" if c == "value" else "object")) for c in PANEL_COLUMNS})
+        panel = empty_panel()
     sources = (_price_info(prices), *(_source_info(k, p) for k, p in panels))
     return MarketData(prices=prices, panel=panel, name=f"real({base})", synthetic=False, sources=sources)
 
