@@ -111,3 +111,18 @@ def test_progress_shows_in_jupyter_not_in_ci(monkeypatch):
     import research.sweep.executors as ex
 
     assert ex.tqdm is tqdm  # the sweep's bars are tqdm.auto's (a widget in Jupyter)
+
+
+def test_dask_is_an_optional_extra_with_a_clear_message_when_absent(monkeypatch):
+    import importlib.util
+
+    from research.errors import ConfigError
+    from research.sweep.executors import executor
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert not any(d.startswith("dask") for d in meta["dependencies"])
+    assert any(d.startswith("dask[distributed]") for d in meta["optional-dependencies"]["dask"])
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "distributed" else real(name, *a))
+    with pytest.raises(ConfigError, match=r"pip install 'flowbt\[dask\]'"):
+        executor("dask")

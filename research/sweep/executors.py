@@ -292,6 +292,11 @@ def executor(name: str, scheduler: str | None = None, **kw: Any) -> Any:
             raise ConfigError("--scheduler needs --executor dask.")
         return LocalExecutor()
     if name == "dask":
+        import importlib.util
+
+        if importlib.util.find_spec("distributed") is None:
+            raise ConfigError("--executor dask needs Dask's distributed scheduler, which is not installed: "
+                              "pip install 'flowbt[dask]' (or use --executor local).")
         from research.sweep.cluster import DaskExecutor
 
         return DaskExecutor(scheduler, **kw)
