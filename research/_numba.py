@@ -59,12 +59,29 @@ def set_default_cache_dir() -> str:
     return path
 
 
-_state = {"registered": False, "announced": False}
+_state: dict[str, Any] = {"registered": False, "announced": False, "depth": 0, "t0": 0.0, "seconds": 0.0}
+
+
+def compile_seconds() -> float:
+    """Seconds this process has spent compiling numba kernels (cache misses) so far, any kernel's: so that
+    a sweep can report its own time apart from the first run's compilation."""
+    return float(_state["seconds"])
 
 
 def _on_compile(event: Any) -> None:
-    """Log NOTICE when numba starts compiling the first flowbt kernel (once per process)."""
-    if _state["announced"] or not event.is_start:
+    """Time the outermost compilations; log NOTICE when numba starts compiling the first flowbt kernel."""
+    import time
+
+    if event.is_start:
+        if _state["depth"] == 0:
+            _state["t0"] = time.perf_counter()
+        _state["depth"] += 1
+    else:
+        _state["depth"] = max(_state["depth"] - 1, 0)
+        if _state["depth"] == 0:
+            _state["seconds"] += time.perf_counter() - _state["t0"]
+        return
+    if _state["announced"]:
         return
     fn = getattr((event.data or {}).get("dispatcher"), "py_func", None)
     if str(getattr(fn, "__module__", "")).startswith(_OURS):
@@ -84,7 +101,7 @@ def _register(numba_module: Any = None) -> None:
             _on_compile(ev)
 
         def on_end(self, ev: Any) -> None:
-            pass
+            _on_compile(ev)
 
     event.register("numba:compile", _Listener())
     _state["registered"] = True

@@ -171,7 +171,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 executor_name=args.executor, scheduler=args.scheduler, fused=not args.engine,
                 progress=False if args.quiet else None)
     folder = res.save(Path(args.out) if args.out else None, heatmap=heatmap, pdf=not args.no_pdf)
-    print(f"{res.n_configs:,} configs of {strat.name} in {res.seconds:.1f} s ({res.kind}, {res.executor})")
+    compiled = f"; {res.compile_seconds:.1f} s compiling kernels first" if res.compile_seconds >= 0.05 else ""
+    print(f"{res.n_configs:,} configs of {strat.name} in {res.seconds:.1f} s ({res.kind}, {res.executor}{compiled})")
     print(ranked_table(res, args.top).to_string())
     print(f"\n{res.stats.statement}" if res.stats else "")
     print(f"\nsweep folder: {folder}\ntear sheet: {folder / 'tearsheet.html'}")

@@ -58,3 +58,19 @@ def test_a_cold_cache_says_it_compiles_once_and_a_warm_one_says_nothing(tmp_path
     assert any((tmp_path / "cache").rglob("*.nbi"))
     warm = _run(env)
     assert warm.returncode == 0 and _numba.NOTICE not in warm.stderr, warm.stderr
+
+
+def test_compile_time_is_measured_apart():
+    import numba
+    import numpy as np
+
+    @numba.njit
+    def fresh(x):  # never cached: compiles on its first call
+        return x.sum() * 2.0
+
+    before = _numba.compile_seconds()
+    fresh(np.arange(3.0))
+    spent = _numba.compile_seconds() - before
+    assert spent > 0.0
+    fresh(np.arange(4.0))  # compiled already: no more time
+    assert _numba.compile_seconds() - before == spent

@@ -106,6 +106,7 @@ class SweepResult:
     pbo_ids: list[int] = field(default_factory=list)  # the top candidates
     search_ids: list[int] = field(default_factory=list)  # spread evenly over the ranking (with the best)
     stats: SweepStats | None = None
+    compile_seconds: float = 0.0  # numba compilation during the sweep (a cold cache), not in `seconds`
 
     @property
     def n_configs(self) -> int:
@@ -217,10 +218,11 @@ def run_sweep(
 ) -> SweepResult:
     """Sweep `strategy` over `grid` (its own grid by default) on `data`; see the module docstring."""
     import strategies
+    from research._numba import compile_seconds
     from research.provenance import data_hash
     from research.run import default_config
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), compile_seconds()
     strat = strategies.get(strategy) if isinstance(strategy, str) else strategy
     grid = {k: list(v) for k, v in (strat.grid if grid is None else grid).items()}
     params = expand(strat, grid, base)
@@ -250,14 +252,15 @@ def run_sweep(
     finally:
         if own:
             ex.close()
-    seconds = time.perf_counter() - t0
+    compiling = compile_seconds() - c0  # a cold numba cache's first sweep: not the sweep's own time
+    seconds = time.perf_counter() - t0 - compiling
     dh = data_hash(data)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     result = SweepResult(
         strategy=strat.name, table=table, returns=returns, bench=bench, benchmark=bench_name, score=score,
         grid=grid, varied=varied(params), kind=plan.kind, executor=ex.name, seconds=seconds,
         data_name=data.name, data_hash=dh, sweep_id=f"{strat.name}/{stamp}", pbo_ids=pbo_ids,
-        search_ids=search_ids,
+        search_ids=search_ids, compile_seconds=compiling,
     )
     if log:
         triallog.append(strat.name, params, metrics, data_hash=dh, benchmark=bench_name,
