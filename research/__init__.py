@@ -2,7 +2,9 @@
 
 The public API (each name imported on first use, so `import research` stays cheap):
 
-    research.load(spec)                                   market data: "synthetic", "synthetic:seed=3,ic=0", a dir
+    research.strategies()                                 the registered strategies, their modes and hypotheses
+    research.load(spec)                                   market data: "synthetic", "synthetic:seed=3,ic=0",
+                                                          "yfinance:SPY,XLK" (the price cache), a directory
     research.run(strategy, data="synthetic", **params)    a Run in memory: metrics, returns, weights, trades,
                                                           benchmarks, .portfolio, .tearsheet(path), .save(folder)
     research.sweep(strategy, data="synthetic", grid=None) a SweepResult: ranked configs, DSR / PBO / bootstrap
@@ -35,6 +37,7 @@ def _version() -> str:
 #: Public name -> (module, attribute; None for the module itself, which is callable).
 _API: dict[str, tuple[str, str | None]] = {
     "load": ("research.run", "load_data"),
+    "strategies": ("research.run", "strategy_table"),
     "run": ("research.run", None),
     "sweep": ("research.sweep", None),
     "tearsheet": ("research.report.sheets", "tearsheet"),
@@ -44,7 +47,8 @@ _API: dict[str, tuple[str, str | None]] = {
     "SweepResult": ("research.sweep.runner", "SweepResult"),
     "MarketData": ("research.data.market", "MarketData"),
 }
-__all__ = ["Run", "MarketData", "SweepResult", "TearSheet", "compare", "load", "run", "sweep", "tearsheet"]
+__all__ = ["MarketData", "Run", "SweepResult", "TearSheet", "compare", "load", "run", "strategies", "sweep",
+           "tearsheet"]
 
 
 def __getattr__(name: str) -> Any:

@@ -247,6 +247,16 @@ def run(strategy: Strategy | str, data: MarketData | str | Path = "synthetic", *
     return execute(strat, market, overrides=params, config=config)
 
 
+def strategy_table() -> pd.DataFrame:
+    """Every registered strategy (the `strategies` package and any registered in this session): its mode, what
+    data it needs, its hypothesis. `research.strategies()`; the CLI's `flowbt list` prints the same registry."""
+    import strategies
+
+    rows = {name: {"mode": s.mode, "needs": ", ".join(s.needs), "hypothesis": s.hypothesis}
+            for name, s in strategies.registry().items()}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("strategy")
+
+
 def default_config(strategy: Strategy, **overrides: Any) -> ExecutionConfig:
     """The execution config a strategy runs with by default: its mode, the engine's default costs."""
     return ExecutionConfig(mode=strategy.mode, **overrides)

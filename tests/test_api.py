@@ -51,6 +51,8 @@ def test_the_api_names_resolve():
     from research.report.sheets import compare, tearsheet
 
     assert research.tearsheet is tearsheet and research.compare is compare
+    table = research.strategies()
+    assert NAME in table.index and table.loc[NAME, "mode"] == "long_only" and "hypothesis" in table
     with pytest.raises(AttributeError):
         research.nonsense  # noqa: B018
 
