@@ -115,7 +115,8 @@ def test_tearsheet_of_plain_returns_with_a_series_benchmark(run):
 
 
 def test_tearsheet_of_a_portfolio_shows_positions_but_no_signal(run):
-    sheet = research.tearsheet(run.portfolio)
+    sheet = research.tearsheet(run.portfolio, benchmark="SPY")  # the run's SPY: the portfolio is the run's
+    assert sheet.doc.sections[1].blocks[0].df.loc["Beta to SPY"].iloc[0] == f"{run.metrics['beta']:.2f}"
     keys = {s.key: s for s in sheet.doc.sections}
     assert keys["positioning"].figures
     assert "Not shown" in keys["signal"].blocks[0].text

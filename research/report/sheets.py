@@ -159,9 +159,19 @@ def _checked_returns(returns: pd.Series, what: str) -> pd.Series:
     return r
 
 
-def _benchmark(benchmark: Any, returns: pd.Series) -> pd.DataFrame:
-    """The benchmark's returns as a one-column frame (none: empty). A name is looked up in the run the returns
-    came from (`Run.returns` carries it), then in the yfinance cache."""
+def _run_of(x: Any) -> Any:
+    """The `Run` in memory that `x` came from: its returns (tagged in their attrs) or its portfolio; else None."""
+    run_mod = sys.modules.get("research.run")
+    if run_mod is None:
+        return None
+    if isinstance(x, pd.Series):
+        return run_mod.RUNS.get(x.attrs.get(run_mod.RUN_KEY, ""))
+    return next((r for r in list(run_mod.RUNS.values()) if r.result.__dict__.get("portfolio") is x), None)
+
+
+def _benchmark(benchmark: Any, returns: pd.Series, source: Any = None) -> pd.DataFrame:
+    """The benchmark's returns as a one-column frame (none: empty). A name is looked up in the run the input
+    came from (`source`, or the returns: `Run.returns` carries it), then in the yfinance cache."""
     if benchmark is None:
         return pd.DataFrame(index=returns.index)
     if isinstance(benchmark, pd.Series):
@@ -169,11 +179,10 @@ def _benchmark(benchmark: Any, returns: pd.Series) -> pd.DataFrame:
         return b.rename(str(benchmark.name or "benchmark")).to_frame()
     if not isinstance(benchmark, str):
         raise ConfigError(f"benchmark must be a returns Series or a name such as 'SPY', got {type(benchmark).__name__}")
-    run_mod = sys.modules.get("research.run")
-    run = run_mod.RUNS.get(returns.attrs.get(run_mod.RUN_KEY, "")) if run_mod is not None else None
+    run = _run_of(source if source is not None else returns)
     if run is not None:
         if benchmark not in run.benchmarks:
-            raise ConfigError(f"benchmark {benchmark!r}: the run these returns came from has "
+            raise ConfigError(f"benchmark {benchmark!r}: the run this input came from has "
                               f"{list(run.benchmarks.columns)}")
         return run.benchmarks[[benchmark]]
     from research.data.yahoo import read_cached
@@ -243,13 +252,14 @@ def portfolio_record(pf: Any, benchmark: Any = None, name: str = "portfolio") ->
         fees = fees.add(orders["Fees"].groupby(orders[date_col]).sum().reindex(r.index).fillna(0.0), fill_value=0)
     cost_frac = fees / value.shift(1).fillna(pf.init_cash)
     gross, net = weights.abs().sum(axis=1), weights.sum(axis=1)
-    bench = _benchmark(benchmark, r).reindex(r.index)
+    bench = _benchmark(benchmark, r, pf).reindex(r.index)
     b = bench.iloc[:, 0] if bench.shape[1] else None
     metrics: dict[str, Any] = summary(r, benchmark=b, turnover=traded, gross=gross, net=net,  # type: ignore[assignment]
                                       costs=cost_frac)
     metrics["benchmarks"] = {str(c): summary(bench[c], benchmark=b) for c in bench.columns}
     close = pf.close if isinstance(pf.close, pd.DataFrame) else pf.close.to_frame()
-    desc = (f"A vectorbt portfolio of {weights.shape[1]} asset(s); turnover and fees from its order records."
+    desc = (f"A vectorbt portfolio of {weights.shape[1]} asset(s); turnover and fees from its order records "
+            "(costs paid are those fees: slippage sits in the fill prices, carry in the returns)."
             + (f" Alpha and beta against {bench.columns[0]}." if b is not None else ""))
     return RunRecord(
         folder=Path(name), config=_config(name, "a vectorbt portfolio", "portfolio", desc), metrics=metrics,
