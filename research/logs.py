@@ -23,9 +23,6 @@ _quiet = False
 class _FallbackHandler(logging.StreamHandler):
     """stderr, but only while the root logger has no handler (else the record propagates there)."""
 
-    def __init__(self) -> None:
-        super().__init__()
-
     def emit(self, record: logging.LogRecord) -> None:
         if logging.getLogger().handlers:
             return
