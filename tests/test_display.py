@@ -91,6 +91,8 @@ def test_inline_tear_sheet_injects_no_global_css(run):
     assert {"*", "body", "table", "h1"} <= set(_selectors(CSS))  # ... though the page's own sheet is global
     assert "<html" not in frag and "<body" not in frag and "<head" not in frag
     assert "fig-equity" in frag  # the same content as the page
+    sid, _ = _styles(frag)
+    assert f"<section id='{sid}-metrics'" in frag and f"href='#{sid}-metrics'" in frag  # anchors of its own
     assert "<!doctype html>" in sheet.html
 
 

@@ -349,22 +349,26 @@ def render_fragment(doc: Document) -> str:
     rewritten to apply inside that container only (`scope_css`), so showing it restyles nothing else."""
     scope = f"flowbt-{uuid.uuid4().hex[:10]}"
     return (f"<div id='{scope}' class='flowbt-sheet'><style>{scope_css(CSS, '#' + scope)}</style><main>"
-            + "\n".join(_body(doc)) + "</main></div>")
+            + "\n".join(_body(doc, f"{scope}-")) + "</main></div>")
 
 
-def _body(doc: Document) -> list[str]:
-    toc = "".join(f"<a href='#{s.key}'>{html.escape(s.title)}</a>" for s in doc.sections if s.key != "header")
+def _body(doc: Document, prefix: str = "") -> list[str]:
+    """The sections and footer; `prefix` goes before every id (and link to one), so that several documents
+    shown in one notebook keep their anchors apart."""
+    toc = "".join(f"<a href='#{prefix}{s.key}'>{html.escape(s.title)}</a>" for s in doc.sections
+                  if s.key != "header")
     parts = []
     for i, sec in enumerate(doc.sections):
         cls = "" if sec.pdf_new_page or i == 0 else " class='cont'"
-        parts.append(f"<section id='{html.escape(sec.key)}'{cls}>")
+        parts.append(f"<section id='{prefix}{html.escape(sec.key)}'{cls}>")
         if sec.key == "header":
             parts.append(f"<h1>{html.escape(doc.title)}</h1><p class='sub'>{html.escape(doc.subtitle)}</p>")
         else:
             parts.append(f"<h2>{html.escape(sec.title)}</h2>")
         if sec.intro:
             parts.append(f"<p class='intro'>{html.escape(sec.intro)}</p>")
-        parts += [block_html(b) for b in sec.blocks]
+        blocks = [block_html(b) for b in sec.blocks]
+        parts += [x.replace("<figure id='", f"<figure id='{prefix}", 1) for x in blocks] if prefix else blocks
         if sec.key == "header" and toc:
             parts.append(f"<nav class='toc'>{toc}</nav>")
         parts.append("</section>")
