@@ -41,8 +41,8 @@ lock:
 	rm -rf .lock-venv
 	$(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet --upgrade pip setuptools wheel
-	.lock-venv/bin/python -m pip install --quiet -e '.[dev,bench]'
-	{ echo "# Pinned environment of flowbt (Python 3.11, Linux x86-64): every package of .[dev,bench], transitively."; \
+	.lock-venv/bin/python -m pip install --quiet -e '.[dev,bench,dask]'
+	{ echo "# Pinned environment of flowbt (Python 3.11, Linux x86-64): every package of .[dev,bench,dask], transitively."; \
 	  echo "# Written by \`make lock\` from pyproject.toml's ranges; \`make demo\`/\`make test\` install with these pins."; \
 	  .lock-venv/bin/python -m pip freeze --all --exclude-editable | grep -v '^flowbt' | LC_ALL=C sort -f; } > $(LOCK)
 	rm -rf .lock-venv

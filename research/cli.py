@@ -104,17 +104,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from research.report.tearsheet import write_comparison, write_tearsheet
+    from research.report.sheets import compare, tearsheet
 
     folders = [Path(p) for p in args.run_dirs]
-    for f in folders:
-        if not (f / "metrics.json").exists():
-            raise ConfigError(f"{f} is not a run folder (no metrics.json); give folders written by `flowbt run`.")
     if len(folders) == 1:
-        path = write_tearsheet(folders[0], pdf=not args.no_pdf)
+        sheet = tearsheet(folders[0], out=args.out, pdf=not args.no_pdf)
     else:
-        path = write_comparison(folders, Path(args.out or "results/comparison"))
-    print(f"wrote {path}")
+        sheet = compare(folders, Path(args.out or "results/comparison"), pdf=not args.no_pdf)
+    print(f"wrote {sheet.path}")
     return 0
 
 
@@ -134,7 +131,7 @@ def cmd_data_fetch(args: argparse.Namespace) -> int:
 
     tickers = [t for part in args.tickers for t in part.split(",") if t]
     results = fetch_prices(tickers, args.start, args.end, cache_dir=Path(args.cache) if args.cache else None,
-                           progress=not args.quiet)
+                           progress=False if args.quiet else None)
     for r in results:
         span = f"{r.first.date()} .. {r.last.date()}" if r.first is not None and r.last is not None else "no rows"
         print(f"{r.ticker:<6} {r.action:<11} {r.rows:>6} rows ({span}) -> {r.path}")
@@ -173,8 +170,8 @@ def cmd_regress(args: argparse.Namespace) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     import strategies
     from research.run import load_data
-    from research.sweep import analyse, parse_grid, run_sweep
-    from research.sweep.report import ranked_table, write_sweep
+    from research.sweep import parse_grid, sweep
+    from research.sweep.report import ranked_table
 
     strat = strategies.get(args.strategy)
     data = load_data(args.data)
@@ -183,12 +180,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     heatmap = tuple(args.heatmap.split(",")) if args.heatmap else None
     if heatmap is not None and len(heatmap) != 2:
         raise ConfigError(f"--heatmap expects two parameters x,y, got {args.heatmap!r}")
-    res = run_sweep(strat, data, grid, base=_kv(args.set, "--set"), config=_config(args, strat),
-                    executor_name=args.executor, scheduler=args.scheduler, fused=not args.engine,
-                    progress=False if args.quiet else None, max_configs=cap)
-    analyse(res)
-    folder = write_sweep(res, Path(args.out) if args.out else None, heatmap=heatmap, pdf=not args.no_pdf)
-    print(f"{res.n_configs:,} configs of {strat.name} in {res.seconds:.1f} s ({res.kind}, {res.executor})")
+    res = sweep(strat, data, grid, base=_kv(args.set, "--set"), config=_config(args, strat),
+                executor_name=args.executor, scheduler=args.scheduler, fused=not args.engine,
+                progress=False if args.quiet else None, max_configs=cap)
+    folder = res.save(Path(args.out) if args.out else None, heatmap=heatmap, pdf=not args.no_pdf)
+    compiled = f"; {res.compile_seconds:.1f} s compiling kernels first" if res.compile_seconds >= 0.05 else ""
+    print(f"{res.n_configs:,} configs of {strat.name} in {res.seconds:.1f} s ({res.kind}, {res.executor}{compiled})")
     print(ranked_table(res, args.top).to_string())
     print(f"\n{res.stats.statement}" if res.stats else "")
     print(f"\nsweep folder: {folder}\ntear sheet: {folder / 'tearsheet.html'}")
@@ -232,8 +229,37 @@ def cmd_brief(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verbosity_flags(p: argparse.ArgumentParser, default: Any) -> None:
+    """-q/--quiet and -v/--verbose; on subcommands their default is SUPPRESS, so that `flowbt -q run X` and
+    `flowbt run X -q` both work (a subcommand's default would overwrite the global flag)."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("-q", "--quiet", action="store_true", default=default,
+                   help="warnings and errors only, no progress bars")
+    g.add_argument("-v", "--verbose", action="count", default=0 if default is False else default,
+                   help="more detail (engine log, timings)")
+
+
+def _version() -> str:
+    from research import __version__
+
+    return f"flowbt {__version__}"
+
+
+class _Parsers(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """Every subcommand (and sub-subcommand) gets the global -q/-v flags."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        parser = super().add_parser(name, **kwargs)
+        _verbosity_flags(parser, argparse.SUPPRESS)
+        parser.register("action", "parsers", _Parsers)
+        return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="flowbt", description="Backtest hedge-fund flow signals on sector ETFs.")
+    p.add_argument("--version", action="version", version=_version())
+    _verbosity_flags(p, False)
+    p.register("action", "parsers", _Parsers)
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("list", help="list registered strategies with their hypotheses")
@@ -242,7 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("run", help="run one strategy and write its run folder and tear sheet")
     s.add_argument("strategy")
     s.add_argument("--data", default="synthetic",
-                   help="'synthetic', 'synthetic:seed=3,ic=0', or a data directory like ../shared/data")
+                   help="'synthetic', 'synthetic:seed=3,ic=0', 'yfinance[:TICKERS]' (the price cache, offline), "
+                        "or a data directory like ../shared/data")
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a strategy parameter")
     s.add_argument("--out", help="run folder (default results/runs/STRATEGY/TIMESTAMP)")
     s.add_argument("--fill", choices=["close", "open"], help="fill at the next session's close (default) or open")
@@ -261,9 +288,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-pdf", action="store_true")
     s.set_defaults(func=cmd_demo)
 
-    s = sub.add_parser("report", help="rebuild a tear sheet from a run folder, or compare several")
-    s.add_argument("run_dirs", nargs="+")
-    s.add_argument("--out", help="folder of the comparison sheet (several runs)")
+    s = sub.add_parser("report", help="rebuild a tear sheet from a run folder (or a folder of returns), or compare "
+                                      "several runs")
+    s.add_argument("run_dirs", nargs="+", help="run folders, or one folder holding returns.parquet or returns.csv")
+    s.add_argument("--out", help="where to write (one folder: default the folder itself; several: "
+                                 "results/comparison)")
     s.add_argument("--no-pdf", action="store_true")
     s.set_defaults(func=cmd_report)
 
@@ -286,7 +315,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--slippage-bps", type=float, dest="slippage_bps")
     s.add_argument("--borrow-bps", type=float, dest="borrow_bps")
     s.add_argument("--no-pdf", action="store_true")
-    s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_sweep)
 
     s = sub.add_parser("walkforward", help="choose parameters in sample, trade them out of sample, stitch")
@@ -306,7 +334,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--slippage-bps", type=float, dest="slippage_bps")
     s.add_argument("--borrow-bps", type=float, dest="borrow_bps")
     s.add_argument("--no-pdf", action="store_true")
-    s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_walkforward)
 
     s = sub.add_parser("regress", help="re-run every strategy and compare with results/baselines")
@@ -317,7 +344,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--real-data", default="../shared/data", help="real data directory (default ../shared/data)")
     s.add_argument("--baselines", default=str(BASELINES_DIR),
                    help=f"baseline folder (default {BASELINES_DIR}, relative to the working directory)")
-    s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_regress)
 
     s = sub.add_parser("brief", help="the weekly flow brief: book, sectors, positioning, baskets, what the models say")
@@ -338,7 +364,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--start", required=True)
     s.add_argument("--end", default=None)
     s.add_argument("--cache", help="cache directory (default $FLOWBT_CACHE/prices or ~/.cache/flowbt/prices)")
-    s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_data_fetch)
     return p
 
@@ -357,6 +382,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     list | head -1`) ends quietly with the command's own status: the reader wanted no more.
     From the command line (`argv` None), the FAST_EXIT commands end the process through `_exit_now`."""
     args = build_parser().parse_args(argv)
+    from research.logs import configure
+
+    configure(-1 if args.quiet else args.verbose)
     try:
         code = int(args.func(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's teardown

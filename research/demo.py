@@ -14,7 +14,10 @@ from typing import Any
 
 from research.cli import SUMMARY_COLUMNS, format_table
 from research.data.market import MarketData
+from research.logs import get_logger
 from research.run import load_data, run_strategy
+
+log = get_logger(__name__)
 
 DEFAULT_REAL = Path("../shared/data")
 
@@ -30,7 +33,7 @@ def run_demo(out: Path, *, data_spec: str = "synthetic", real: Path | None = DEF
     rows: list[dict[str, Any]] = []
     reg = strategies.registry()
     for i, (name, strat) in enumerate(reg.items(), 1):
-        print(f"[{i}/{len(reg)}] {name} ...", flush=True)
+        log.info("[%d/%d] %s ...", i, len(reg), name)
         use = data
         if strat.missing_data(data):
             if real is not None and Path(real).is_dir():
@@ -38,7 +41,7 @@ def run_demo(out: Path, *, data_spec: str = "synthetic", real: Path | None = DEF
                 use = real_data
             if strat.missing_data(use):
                 reason = f"{use.name} lacks {strat.missing_data(use)}"
-                print(f"    skipped: {reason}")
+                log.warning("%s skipped: %s", name, reason)
                 rows.append({"strategy": name, "hypothesis": strat.hypothesis, "data": use.name, "skipped": reason})
                 continue
         res = run_strategy(strat, use, out=out / name, pdf=pdf)

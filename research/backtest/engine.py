@@ -89,7 +89,7 @@ class PortfolioInputs:
                               call_seq=self.call_seq, fillna_close=True, carry=self.carry)
 
 
-@dataclass
+@dataclass(repr=False)
 class BacktestResult:
     """Everything a run produces; frames are indexed by session (trades and target by their own keys)."""
 
@@ -105,6 +105,13 @@ class BacktestResult:
     target: pd.DataFrame
     config: ExecutionConfig
     portfolio_inputs: PortfolioInputs = field(repr=False)
+
+    def __repr__(self) -> str:
+        r = self.returns.dropna()
+        span = f"{r.index[0].date()} to {r.index[-1].date()}" if len(r) else "no returns"
+        return (f"<BacktestResult {self.config.mode}, {span}, {self.weights.shape[1]} assets, {len(self.trades):,} "
+                f"trades, final equity {self.equity.iloc[-1]:,.0f}>" if len(self.equity) else
+                f"<BacktestResult {self.config.mode}, {span}>")
 
     @cached_property
     def portfolio(self) -> CarryPortfolio:

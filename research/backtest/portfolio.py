@@ -3,6 +3,10 @@
 vectorbt derives cash only from order records and has no borrow fee or interest; the engine books those
 as per-session cash flows ("carry") and this subclass adds them wherever vectorbt reads cash, so value(),
 returns(), stats() and total_profit() agree with the engine's equity.
+
+It also annualises as the tear sheet does: a year of 252 sessions (`research.analytics.metrics.PERIODS`), where
+vectorbt's default is 365 days of a "1D" index. So `stats()`, `returns_stats()`, `returns_acc` and `qs` report
+the tear sheet's Sharpe, volatility and Calmar unless a caller passes its own `year_freq`.
 """
 
 from __future__ import annotations
@@ -12,8 +16,13 @@ import pandas as pd
 import vectorbt as vbt
 from vectorbt.base.array_wrapper import ArrayWrapper
 from vectorbt.base.reshape_fns import to_1d_array, to_2d_array
-from vectorbt.utils.config import Configured
+from vectorbt.utils.config import Configured, merge_dicts
 from vectorbt.utils.decorators import cached_method
+
+from research.analytics.metrics import PERIODS
+
+#: A year as vectorbt counts it on a "1D" index: 252 sessions, the tear sheet's year.
+YEAR_FREQ = pd.Timedelta(days=PERIODS)
 
 
 class CarryPortfolio(vbt.Portfolio):
@@ -58,6 +67,26 @@ class CarryPortfolio(vbt.Portfolio):
             raise ValueError(f"carry has shape {carry.shape}, expected {shape}")
         self._carry = carry
         Configured.__init__(self, **self.config, carry=carry)
+
+    @cached_method
+    def get_returns_acc(self, group_by=None, benchmark_rets=None, freq=None, year_freq=None,
+                        use_asset_returns: bool = False, defaults=None, **kwargs):
+        """vectorbt's returns accessor, with a 252-session year unless `year_freq` is given."""
+        return vbt.Portfolio.get_returns_acc.func(
+            self, group_by=group_by, benchmark_rets=benchmark_rets, freq=freq,
+            year_freq=YEAR_FREQ if year_freq is None else year_freq, use_asset_returns=use_asset_returns,
+            defaults=defaults, **kwargs,
+        )
+
+    @property
+    def stats_defaults(self) -> dict:
+        """vectorbt's defaults for `stats()`, with the 252-session year."""
+        return merge_dicts(super().stats_defaults, dict(settings=dict(year_freq=YEAR_FREQ)))
+
+    @property
+    def plots_defaults(self) -> dict:
+        """vectorbt's defaults for `plot()`, with the 252-session year."""
+        return merge_dicts(super().plots_defaults, dict(settings=dict(year_freq=YEAR_FREQ)))
 
     @property
     def carry(self) -> pd.DataFrame:

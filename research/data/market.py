@@ -58,3 +58,13 @@ class MarketData:
 
     def metrics(self) -> list[str]:
         return sorted(self.panel["metric"].unique())
+
+    def __repr__(self) -> str:
+        from research.display import market_text
+
+        return market_text(self)
+
+    def _repr_html_(self) -> str:
+        from research.display import market_html
+
+        return market_html(self)

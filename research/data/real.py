@@ -285,10 +285,7 @@ def _build(base: Path) -> tuple[store.Frames, dict[str, Any]]:
     notes: list[str] = []
     prices, raw_close = _prices(base)
     found, levels, coverage = _panels(base, prices, raw_close, notes)
-    infos = [SourceInfo(name=f"prices ({prices.source})", kind="prices", start=prices.close.index[0],
-                        end=prices.close.index[-1], rows=int(prices.close.notna().sum().sum()),
-                        missing=int(prices.close.isna().sum().sum()),
-                        lag_rule="close of session t known at t's close", detail="; ".join(prices.notes[:6]))]
+    infos = [_price_info(prices)]
     g = _gvip(base, prices.index, notes)
     if g is not None:
         levels = {BASKET_VIP: g[0], **levels}
@@ -300,8 +297,7 @@ def _build(base: Path) -> tuple[store.Frames, dict[str, Any]]:
         entities = set().union(*(set(p["entity"]) for p in panels))
         panel = validate_panel(pd.concat(panels, ignore_index=True), name=str(base), entities=entities)
     else:
-        panel = pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c in ("as_of", "available_at") else
-                                           ("float64" if c == "value" else "object")) for c in PANEL_COLUMNS})
+        panel = empty_panel()
     frames = {"close": prices.close, "open": prices.open, "panel": panel}
     if prices.volume is not None:
         frames["volume"] = prices.volume
@@ -311,6 +307,14 @@ def _build(base: Path) -> tuple[store.Frames, dict[str, Any]]:
             "sources": [{k: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in asdict(i).items()}
                         for i in infos]}
     return frames, json.loads(json.dumps(meta, default=str))
+
+
+def _price_info(prices: Prices) -> SourceInfo:
+    """The prices' row of the sources table."""
+    return SourceInfo(name=f"prices ({prices.source})", kind="prices", start=prices.close.index[0],
+                      end=prices.close.index[-1], rows=int(prices.close.notna().sum().sum()),
+                      missing=int(prices.close.isna().sum().sum()),
+                      lag_rule="close of session t known at t's close", detail="; ".join(prices.notes[:6]))
 
 
 def input_files(base: Path) -> list[Path]:
@@ -328,6 +332,17 @@ def _market(base: Path, frames: store.Frames, meta: dict[str, Any]) -> MarketDat
                                 for k, v in s.items()}) for s in meta["sources"])
     return MarketData(prices=prices, panel=frames["panel"], name=f"real({base})", synthetic=False, sources=infos,
                       notes=tuple(meta["notes"]), tables={k: v for k, v in frames.items() if k == "basket_coverage"})
+
+
+def empty_panel() -> pd.DataFrame:
+    """A panel with the panel's columns and no row (prices alone)."""
+    return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c in ("as_of", "available_at") else
+                                      ("float64" if c == "value" else "object")) for c in PANEL_COLUMNS})
+
+
+def prices_market(prices: Prices, name: str) -> MarketData:
+    """MarketData of prices alone (no positioning panel): strategies that need flows say what is missing."""
+    return MarketData(prices=prices, panel=empty_panel(), name=name, synthetic=False, sources=(_price_info(prices),))
 
 
 @lru_cache(maxsize=4)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -171,13 +170,15 @@ def load_yahoo(
 ) -> Prices:
     """`load_prices("yfinance", ...)`: fetch what the cache lacks (unless offline), then read from the cache.
 
-    Default tickers: the universe (SPY and the 11 sector ETFs). Progress shows only on an interactive terminal
-    unless `progress` says otherwise.
+    Default tickers: the universe (SPY and the 11 sector ETFs). Progress shows in Jupyter and on an interactive
+    terminal (not in CI, not with --quiet) unless `progress` says otherwise (`research.logs.progress_enabled`).
     """
     names = _tickers(list(tickers) if tickers is not None else list(TICKERS))
     if offline:
         return read_cached(names, start, end, cache_dir, allow=allow)
-    shown = sys.stderr.isatty() if progress is None else progress
+    from research.logs import progress_enabled
+
+    shown = progress_enabled(progress)
     results = fetch_prices(names, start, end, cache_dir, shown)
     prices = read_cached(names, start, end, cache_dir, allow=allow)
     fetch_notes = tuple(f"{r.ticker}: {n}" for r in results for n in r.notes)

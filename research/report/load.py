@@ -36,6 +36,12 @@ class RunRecord:
     signal: pd.DataFrame | None = None  # signal.parquet: the strategy's scores (decision dates x assets)
     close: pd.DataFrame | None = None  # close.parquet: daily closes of the assets traded or scored
     sweep: pd.DataFrame | None = None  # sweep.parquet: one row per configuration (parameters, sharpe, ...)
+    omit: dict[str, str] = field(default_factory=dict)  # tear-sheet sections this input cannot support: why
+
+    @property
+    def kind(self) -> str:
+        """'run' (a strategy run), or what a tear sheet was asked of: 'returns' or 'portfolio'."""
+        return str(self.config.get("kind", "run"))
 
     @property
     def name(self) -> str:

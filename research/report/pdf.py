@@ -1,299 +1,472 @@
-"""A small PDF writer for the A4 pages of `research.report.render`: text in the standard 14 fonts, lines, boxes
-and PNG images, nothing else.
+"""The A4 PDF of a document (`research.report.render.Document`), drawn with fpdf2.
 
-Why not matplotlib (a Figure per page saved through PdfPages, as the PDF was made before): that path decoded
-every figure's PNG, resampled it into an axes and compressed it again, and laid every string out through the
-artist machinery, about 0.9 s per tear sheet plus 0.25 s to import matplotlib's PDF backend (fontTools). Here
-each PNG's compressed data goes into the PDF as it is (the zlib stream of an 8-bit RGB PNG, with its per-row
-filters, is a Flate stream with PNG predictors), and text is placed with the fonts' AFM metrics exactly as
-matplotlib places it (`matplotlib.text.Text._get_layout` with AFM fonts: the box of a line of text is its
-glyphs' extent; with a fixed `linespacing` every line is centred in linespacing x (ascender + descender), with
-'normal' spacing its ascent and descent are at least the font's), so the pages look as they did.
+Text is set in DejaVu Sans, the TrueType font matplotlib ships (so every machine with flowbt has it), embedded
+and subset by fpdf2: any Unicode a hypothesis holds ("When Δ net flow ≥ 2σ → long SPY") prints as written.
+Figures are the PNGs the HTML shows, embedded as they are. Tables are real tables in the same font at 7.5 pt
+(never below 7): long text columns wrap, and a table wider than the page is split into column groups that
+repeat its first column. A section starts on a new page only when less than half of the current one is left, so
+no page is left half empty; a heading is never the last thing on a page.
 
-Coordinates are PDF points from the bottom left of the page.
+Coordinates are points from the top left of the page (fpdf2's).
 """
 
 from __future__ import annotations
 
-import struct
-import zlib
-from dataclasses import dataclass, field
+import importlib.util
+import io
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
-#: cp1252 byte -> the glyph name matplotlib's AFM metrics use for that character (its `uni2type1` table; names
-#: the fonts lack fall back to 'question', as in matplotlib). Bytes 32 to 255; '-' where cp1252 has no character.
-_GLYPHS = (
-    "space exclam quotedbl numbersign dollar percent ampersand quotesingle parenleft parenright asterisk plus "
-    "comma hyphen period slash zero one two three four five six seven eight nine colon semicolon less equal "
-    "greater question at A B C D E F G H I J K L M N O P Q R S T U V W X Y Z bracketleft backslash bracketright "
-    "asciicircum underscore grave a b c d e f g h i j k l m n o p q r s t u v w x y z braceleft bar braceright "
-    "asciitilde uni007F uni20AC - uni201A uni0192 uni201E ellipsis dagger daggerdbl uni02C6 perthousand Scaron "
-    "guilsinglleft OE - Zcaron - - quoteleft quoteright quotedblleft quotedblright bullet endash emdash "
-    "smalltilde trademark scaron guilsinglright oe - zcaron Ydieresis uni00A0 exclamdown cent sterling uni00A4 "
-    "yen brokenbar section dieresis copyright ordfeminine guillemotleft logicalnot uni00AD registered macron "
-    "degree plusminus uni00B2 uni00B3 acute mu paragraph periodcentered cedilla uni00B9 ordmasculine "
-    "guillemotright uni00BC onehalf uni00BE questiondown Agrave Aacute Acircumflex Atilde Adieresis Aring AE "
-    "Ccedilla Egrave Eacute Ecircumflex Edieresis Igrave Iacute Icircumflex Idieresis Eth Ntilde Ograve Oacute "
-    "Ocircumflex Otilde Odieresis multiply Oslash Ugrave Uacute Ucircumflex Udieresis Yacute Thorn germandbls "
-    "agrave aacute acircumflex atilde adieresis aring ae ccedilla egrave eacute ecircumflex edieresis igrave "
-    "iacute icircumflex idieresis eth ntilde ograve oacute ocircumflex otilde odieresis divide oslash ugrave "
-    "uacute ucircumflex udieresis yacute thorn ydieresis"
-).split()
-GLYPH_OF_BYTE: dict[int, str] = {b: name for b, name in enumerate(_GLYPHS, start=32) if name != "-"}
+import pandas as pd
+from fpdf import FPDF
+from PIL import Image
 
-FONTS = ("Helvetica", "Helvetica-Bold", "Helvetica-Oblique", "Courier", "Courier-Bold")
+from research.report.render import KV, Block, Document, Fig, Note, Raw, Table
 
-
-@dataclass
-class Afm:
-    """Metrics of one standard font from its AFM file: per glyph name the advance and the box, kerning pairs."""
-
-    name: str
-    ascender: float
-    descender: float
-    glyphs: dict[str, tuple[float, float, float]]  # name -> (advance, bottom, top)
-    kern: dict[tuple[str, str], float] = field(default_factory=dict)
-
-    def extent(self, text: str) -> tuple[float, float, float]:
-        """(width, height, descent) of one line in thousandths of the font size, as matplotlib's
-        `AFM.get_str_bbox_and_descent` measures it: the advances with kerning, descent = -(lowest glyph bottom),
-        height = descent + the highest (bottom + top) of a glyph box (matplotlib reads an AFM box, llx lly urx ury,
-        as left, bottom, width, height, so its "top" is lly + ury; reproduced so that lines sit where they did)."""
-        if not text:
-            return 0.0, 0.0, 0.0
-        width, last, bottom, top = 0.0, "", 1_000_000_000.0, 0.0
-        for byte in text.encode("cp1252", "replace"):
-            name = GLYPH_OF_BYTE.get(byte, "question")
-            if name not in self.glyphs:
-                name = "question"
-            advance, lo, hi = self.glyphs[name]
-            width += advance + self.kern.get((last, name), 0.0)
-            bottom, top, last = min(bottom, lo), max(top, lo + hi), name
-        return width, top - bottom, -bottom
+PAGE_W, PAGE_H = 595.28, 841.89  # A4, points
+MARGIN = 40.0
+TOP = 56.0  # below the running header
+BOTTOM = PAGE_H - 44.0  # above the footer
+CONTENT_W = PAGE_W - 2 * MARGIN
+BODY = 8.5  # pt
+SMALL = 7.5
+TABLE = 7.5
+TABLE_MIN = 7.0
+LINE = 1.3  # line pitch / font size
+PAD = 4.0  # table cell padding, left and right
+INK, MUTED, ACCENT, RULE = (29, 36, 48), (91, 102, 117), (31, 78, 121), (199, 206, 214)
+BOXES = {"banner": ((253, 232, 200), (217, 130, 43)), "warn": ((255, 244, 214), (224, 168, 0)),
+         "ok": ((230, 244, 234), (46, 125, 79)), "empty": ((241, 243, 245), (184, 192, 200))}
+FAMILY, MONO = "DejaVu", "DejaVuMono"
 
 
 @cache
-def afm(font: str) -> Afm:
-    """The AFM metrics matplotlib ships for one of `FONTS` (mpl-data/fonts/pdfcorefonts)."""
-    import matplotlib
-
-    path = Path(matplotlib.get_data_path()) / "fonts" / "pdfcorefonts" / f"{font}.afm"
-    header: dict[str, str] = {}
-    glyphs: dict[str, tuple[float, float, float]] = {}
-    kern: dict[tuple[str, str], float] = {}
-    for line in path.read_text(encoding="latin-1").splitlines():
-        if line.startswith("C "):
-            fields = dict(part.strip().split(" ", 1) for part in line.split(";") if part.strip())
-            box = fields["B"].split()
-            glyphs[fields["N"]] = (float(fields["WX"]), float(box[1]), float(box[3]))
-        elif line.startswith("KPX "):
-            _, a, b, dx = line.split()
-            kern[(a, b)] = float(dx)
-        elif " " in line:
-            key, value = line.split(" ", 1)
-            header.setdefault(key, value)
-    return Afm(font, float(header["Ascender"]), float(header["Descender"]), glyphs, kern)
+def font_dir() -> Path:
+    """matplotlib's bundled TrueType fonts (mpl-data/fonts/ttf), found without importing matplotlib."""
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("matplotlib is not installed: the PDF's font (DejaVu Sans) comes with it")
+    return Path(next(iter(spec.submodule_search_locations))) / "mpl-data" / "fonts" / "ttf"
 
 
-def _num(x: float) -> str:
-    """A number as matplotlib's PDF backend writes it (up to 10 decimals, no trailing zeros)."""
-    s = f"{x:.10f}".rstrip("0").rstrip(".")
-    return "0" if s == "-0" else s
+FONT_FILES = {(FAMILY, ""): "DejaVuSans.ttf", (FAMILY, "B"): "DejaVuSans-Bold.ttf",
+              (FAMILY, "I"): "DejaVuSans-Oblique.ttf", (MONO, ""): "DejaVuSansMono.ttf"}
 
 
-def _rgb(color: str) -> str:
-    """'#rrggbb' as three PDF colour components."""
+def _hex(color: str) -> tuple[int, int, int]:
     c = color.lstrip("#")
-    return " ".join(_num(int(c[i:i + 2], 16) / 255.0) for i in (0, 2, 4))
+    return int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16)
 
 
-def _pdf_string(text: str) -> bytes:
-    """A PDF literal string of `text` in WinAnsi (cp1252; other characters become '?')."""
-    raw = text.encode("cp1252", "replace")
-    return b"(" + raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
+class PdfWriter:
+    """Lays the document's blocks out top to bottom on A4 pages as it draws them."""
 
-
-def _info_string(text: str) -> str:
-    """A document-information string: literal if ASCII, else UTF-16BE with its byte-order mark, in hex (as
-    matplotlib writes them; WinAnsi bytes would be read as PDFDocEncoding there)."""
-    if text.isascii():
-        return _pdf_string(text).decode("ascii")
-    return "<" + ("\ufeff" + text).encode("utf-16-be").hex().upper() + ">"
-
-
-@dataclass
-class PngImage:
-    """The parts of an 8-bit RGB, non-interlaced PNG a PDF image needs: size and the zlib stream of its rows."""
-
-    width: int
-    height: int
-    data: bytes
-
-    @classmethod
-    def parse(cls, png: bytes) -> PngImage:
-        """From PNG bytes; any other PNG (alpha, palette, 16-bit, interlaced) is converted to RGB first."""
-        if png[:8] != b"\x89PNG\r\n\x1a\n":
-            raise ValueError("not a PNG")
-        pos, idat, head = 8, [], b""
-        while pos < len(png):
-            length, kind = struct.unpack(">I4s", png[pos:pos + 8])
-            chunk = png[pos + 8:pos + 8 + length]
-            if kind == b"IHDR":
-                head = chunk
-            elif kind == b"IDAT":
-                idat.append(chunk)
-            elif kind == b"IEND":
-                break
-            pos += 12 + length
-        width, height, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", head)
-        if (depth, color, interlace) != (8, 2, 0):
-            return cls.parse(_to_rgb_png(png))
-        return cls(width, height, b"".join(idat))
-
-
-def _to_rgb_png(png: bytes) -> bytes:
-    import io
-
-    from PIL import Image
-
-    buf = io.BytesIO()
-    with Image.open(io.BytesIO(png)) as im:
-        im.convert("RGB").save(buf, format="png", compress_level=2)
-    return buf.getvalue()
-
-
-class Page:
-    """One page's content stream; `text`, `line`, `rect` and `image` append to it."""
-
-    def __init__(self, doc: PdfDocument) -> None:
+    def __init__(self, doc: Document):
         self.doc = doc
-        self.ops: list[bytes] = []
+        pdf = FPDF(unit="pt", format="A4")
+        pdf.set_auto_page_break(False)
+        pdf.set_margins(MARGIN, TOP, MARGIN)
+        for (family, style), fname in FONT_FILES.items():
+            pdf.add_font(family, style, str(font_dir() / fname))
+        pdf.set_title(doc.title)
+        pdf.set_creator("flowbt")
+        self.pdf = pdf
+        self.y = BOTTOM  # no page yet
 
-    def _op(self, text: str) -> None:
-        self.ops.append(text.encode("ascii"))
+    # text -----------------------------------------------------------------------------------------------------
 
-    def text(self, x: float, y: float, text: str, *, font: str = "Helvetica", size: float = 10.0,
-             color: str = "#000000", ha: str = "left", va: str = "baseline",
-             linespacing: float | None = None) -> None:
-        """Text at (x, y) aligned as matplotlib's `Figure.text(x, y, s, ha=, va=, linespacing=)` aligns it;
-        lines are split on newlines and aligned like the whole (matplotlib's default multialignment)."""
-        m = afm(font)
-        scale = size / 1000.0
-        asc_min, desc_min = m.ascender * scale, -m.descender * scale
-        lines = text.split("\n")
-        gap = 0.0 if len(lines) == 1 or linespacing is not None else (asc_min + desc_min) * 0.2
-        this_y, rows = 0.0, []
-        d = 0.0
-        for line in lines:  # matplotlib's Text._get_layout, operation for operation
-            w, h, d = (v * scale for v in m.extent(line))
-            a = h - d
-            if linespacing is None:
-                a, d = max(a, asc_min) + gap / 2, max(d, desc_min) + gap / 2
+    def font(self, size: float, style: str = "", color: tuple[int, int, int] = INK, family: str = FAMILY) -> None:
+        self.pdf.set_font(family, style, size)
+        self.pdf.set_text_color(*color)
+
+    def width(self, text: str) -> float:
+        return self.pdf.get_string_width(text)
+
+    def wrap(self, text: str, width: float) -> list[str]:
+        """Lines of `text` (in the current font) no wider than `width`; words longer than a line are cut."""
+        out: list[str] = []
+        for para in str(text).split("\n"):
+            line = ""
+            for word in para.split(" "):
+                cand = f"{line} {word}" if line else word
+                if self.width(cand) <= width:
+                    line = cand
+                    continue
+                if line:
+                    out.append(line)
+                while self.width(word) > width and len(word) > 1:  # a word wider than the line
+                    k = len(word)
+                    while k > 1 and self.width(word[:k]) > width:
+                        k -= 1
+                    out.append(word[:k])
+                    word = word[k:]
+                line = word
+            out.append(line)
+        return out
+
+    def lines(self, lines: Sequence[str], x: float, size: float, align: str = "L", width: float = 0.0) -> None:
+        """Draw `lines` from self.y (the top of the first line), advancing self.y."""
+        pitch = size * LINE
+        for ln in lines:
+            dx = 0.0 if align == "L" else (width - self.width(ln)) if align == "R" else (width - self.width(ln)) / 2
+            self.pdf.text(x + dx, self.y + size * 0.93, ln)  # baseline: the ascent below the line's top
+            self.y += pitch
+
+    # pages ----------------------------------------------------------------------------------------------------
+
+    def new_page(self) -> None:
+        pdf = self.pdf
+        pdf.add_page()
+        with pdf.local_context():  # the running header leaves the font and colours of the text it interrupts
+            self.font(7.5, color=MUTED)
+            pdf.text(MARGIN, 30, self.doc.title)
+            if self.doc.synthetic:
+                self.font(7.5, "B", (179, 89, 0))
+                pdf.text(PAGE_W - MARGIN - self.width("SYNTHETIC DATA"), 30, "SYNTHETIC DATA")
+            pdf.set_draw_color(*RULE)
+            pdf.set_line_width(0.6)
+            pdf.line(MARGIN, 36, PAGE_W - MARGIN, 36)
+        self.y = TOP
+
+    def footers(self) -> None:
+        """The footer of every page, once their number is known (fpdf2 lets a writer go back to a page)."""
+        pdf = self.pdf
+        n = pdf.page_no()
+        for k in range(1, n + 1):
+            pdf.page = k
+            self.font(6.5, color=MUTED)
+            pdf.text(MARGIN, PAGE_H - 24, self.doc.footer)
+            label = f"page {k} of {n}"
+            pdf.text(PAGE_W - MARGIN - self.width(label), PAGE_H - 24, label)
+
+    def room(self, h: float) -> None:
+        """A new page unless `h` fits below self.y (a block taller than a page starts at the top of one)."""
+        if self.y + h > BOTTOM and self.y > TOP + 1:
+            self.new_page()
+
+    # document -------------------------------------------------------------------------------------------------
+
+    def write(self, path: Path) -> Path:
+        usable = BOTTOM - TOP
+        for i, sec in enumerate(self.doc.sections):
+            if i == 0 or (sec.pdf_new_page and self.y > TOP + usable / 2):
+                self.new_page()
             else:
-                leading = linespacing * (asc_min + desc_min) - (a + d)
-                a, d = a + leading / 2, d + leading / 2
-            this_y -= a
-            rows.append((line, w, this_y))
-            this_y -= d
-        width = max(w for _, w, _ in rows)
-        bottom = rows[-1][2] - d
-        off_x = {"left": 0.0, "right": width, "center": width / 2}[ha]
-        off_y = {"top": 0.0, "bottom": bottom, "center": bottom / 2, "baseline": bottom + d}[va]
-        name = self.doc.font(font)
-        self._op(f"{_rgb(color)} rg")
-        for line, w, y_line in rows:
-            if not line:
-                continue
-            dx = {"left": 0.0, "right": width - w, "center": width / 2 - w / 2}[ha]
-            self._op(f"BT /{name} {_num(size)} Tf {_num((dx - off_x) + x)} {_num((y_line - off_y) + y)} Td")
-            self.ops.append(_pdf_string(line) + b" Tj ET")
+                self.y += 14
+            if sec.key == "header":
+                self.font(18, "B")
+                for ln in self.wrap(self.doc.title, CONTENT_W):
+                    self.room(24)
+                    self.lines([ln], MARGIN, 18)
+                self.font(BODY + 0.5, color=MUTED)
+                self.lines(self.wrap(self.doc.subtitle, CONTENT_W), MARGIN, BODY + 0.5)
+                self.y += 4
+            else:
+                self.font(BODY, "I")
+                intro = len(self.wrap(sec.intro, CONTENT_W)) * BODY * LINE + 4 if sec.intro else 0.0
+                first = self.start_height(sec.blocks[0]) if sec.blocks else 0.0
+                self.room(28 + intro + min(first, 0.6 * (BOTTOM - TOP)))  # a heading keeps company with its start
+                self.font(13, "B", ACCENT)
+                self.lines(self.wrap(sec.title, CONTENT_W), MARGIN, 13)
+                self.pdf.set_draw_color(*ACCENT)
+                self.pdf.set_line_width(0.8)
+                self.pdf.line(MARGIN, self.y, PAGE_W - MARGIN, self.y)
+                self.y += 5
+            if sec.intro:
+                self.paragraph(sec.intro, MUTED, "I")
+            for b in sec.blocks:
+                self.block(b)
+        self.footers()
+        path = Path(path)
+        self.pdf.output(str(path))
+        return path
 
-    def line(self, x0: float, y0: float, x1: float, y1: float, color: str, lw: float) -> None:
-        """A straight line as matplotlib strokes a Line2D (projecting caps, round joins)."""
-        self._op(f"{_rgb(color)} RG {_num(lw)} w 2 J 1 j {_num(x0)} {_num(y0)} m {_num(x1)} {_num(y1)} l S")
+    def start_height(self, b: Block) -> float:
+        """About how much room the start of block `b` needs on the page it begins (for keeping a heading with
+        it): a figure's height, a short table's whole height or a long one's first rows, else a few lines."""
+        if isinstance(b, Raw):
+            return self.start_height(b.pdf[0]) if b.pdf else 0.0
+        if isinstance(b, Fig):
+            w_px, h_px = Image.open(io.BytesIO(b.png)).size
+            return min(CONTENT_W * h_px / w_px, BOTTOM - TOP - 40) + 20
+        if isinstance(b, Table) and not b.pdf_records:
+            rows = len(b.df if b.pdf_df is None else b.pdf_df)
+            pitch = TABLE * LINE
+            whole = (22 if b.caption else 0) + (rows + 2) * (pitch + 1.0)
+            return whole if whole < 0.4 * (BOTTOM - TOP) else (22 if b.caption else 0) + 5 * pitch
+        return 4 * BODY * LINE
 
-    def rect(self, x: float, y: float, w: float, h: float, face: str, edge: str, lw: float) -> None:
-        """A filled, outlined rectangle (lower-left corner, width, height), as matplotlib draws a Rectangle."""
-        self._op(f"{_rgb(face)} rg {_rgb(edge)} RG {_num(lw)} w 0 J 0 j {_num(x)} {_num(y)} {_num(w)} {_num(h)} "
-                 "re B")
+    def paragraph(self, text: str, color: tuple[int, int, int] = INK, style: str = "", size: float = BODY,
+                  gap: float = 4.0) -> None:
+        self.font(size, style, color)
+        for ln in self.wrap(text, CONTENT_W):
+            self.room(size * LINE)
+            self.lines([ln], MARGIN, size)
+        self.y += gap
 
-    def image(self, png: bytes, x: float, y: float, w: float, h: float) -> None:
-        """A PNG stretched over the box with lower-left corner (x, y), width w and height h."""
-        name = self.doc.image(png)
-        self._op(f"q {_num(w)} 0 0 {_num(h)} {_num(x)} {_num(y)} cm /{name} Do Q")
+    def block(self, b: Block) -> None:
+        if isinstance(b, Raw):
+            for x in b.pdf:
+                self.block(x)
+        elif isinstance(b, Note):
+            self.note(b)
+        elif isinstance(b, KV):
+            self.kv(b)
+        elif isinstance(b, Table):
+            self.table(b)
+        elif isinstance(b, Fig):
+            self.figure(b)
+        else:
+            raise TypeError(f"unknown block {type(b).__name__}")
+
+    def note(self, b: Note) -> None:
+        if b.kind not in BOXES:
+            size = BODY + 1.5 if b.kind == "lead" else BODY
+            self.paragraph(b.text, MUTED if b.kind == "muted" else INK, size=size)
+            return
+        size = BODY + (0.5 if b.kind == "banner" else 0)
+        style = "B" if b.kind == "banner" else ""
+        self.font(size, style)
+        lines = self.wrap(b.text, CONTENT_W - 20)
+        h = len(lines) * size * LINE + 10
+        self.room(h)
+        face, edge = BOXES[b.kind]
+        self.pdf.set_fill_color(*face)
+        self.pdf.set_draw_color(*edge)
+        self.pdf.set_line_width(1.0)
+        self.pdf.rect(MARGIN, self.y, CONTENT_W, h, style="DF")
+        self.y += 5
+        self.font(size, style)
+        self.lines(lines, MARGIN + 10, size)
+        self.y += 5 + 6
+
+    def kv(self, b: KV) -> None:
+        size = BODY - 0.5
+        if b.caption:
+            self.room(40)
+            self.font(BODY, "B")
+            self.lines([b.caption], MARGIN, BODY)
+            self.y += 2
+        self.font(size, color=MUTED)
+        key_w = min(max((self.width(k) for k, _ in b.rows), default=0.0) + 12, CONTENT_W * 0.3)
+        for k, v in b.rows:
+            self.font(size)
+            vals = self.wrap(v, CONTENT_W - key_w)
+            self.font(size, color=MUTED)
+            keys = self.wrap(k, key_w - 8)
+            h = max(len(vals), len(keys)) * size * LINE
+            self.room(h)
+            top = self.y
+            self.lines(keys, MARGIN, size)
+            self.y = top
+            self.font(size)
+            self.lines(vals, MARGIN + key_w, size)
+            self.y = top + h + 1.5
+        self.y += 5
+
+    def table(self, t: Table) -> None:
+        df = t.df if t.pdf_df is None else t.pdf_df
+        if t.pdf_records:
+            if t.caption:
+                self.room(40)
+                self.font(BODY, "B")
+                self.lines([t.caption], MARGIN, BODY)
+                self.y += 2
+            for idx, row in df.iterrows():
+                text = (f"{idx}: " if t.index else "") + "; ".join(f"{c}: {v}" for c, v in row.items()
+                                                                  if str(v) != "")
+                self.paragraph(text, size=BODY - 0.5, gap=2.5)
+            self.y += 4
+            return
+        if t.cls == "kpis" and 0 < len(df) <= 8:
+            self.kpis(df)
+            return
+        for k, (group, widths) in enumerate(column_layout(self, t, df)):
+            cap = t.caption + (f" (continued, {k + 1})" if k else "") if t.caption else ""
+            self.table_part(t, df, group, widths, cap)
+
+    def kpis(self, df: pd.DataFrame) -> None:
+        """Key figures as a row of tiles (label, value, context), as the HTML shows them."""
+        n = len(df)
+        gap = 6.0
+        w = (CONTENT_W - gap * (n - 1)) / n
+        self.font(6.5)
+        details = [self.wrap(str(v), w - 8) for v in df.iloc[:, 1]]
+        h = 30 + max(len(d) for d in details) * 6.5 * LINE
+        self.room(h + 6)
+        top = self.y
+        for i, (label, row) in enumerate(df.iterrows()):
+            x = MARGIN + i * (w + gap)
+            self.pdf.set_fill_color(251, 252, 253)
+            self.pdf.set_draw_color(226, 230, 235)
+            self.pdf.set_line_width(0.6)
+            self.pdf.rect(x, top, w, h, style="DF")
+            self.y = top + 4
+            self.font(6.5, color=MUTED)
+            self.lines(self.wrap(str(label).upper(), w - 8)[:1], x + 4, 6.5)
+            value = str(row.iloc[0])
+            self.font(12, "B", (161, 45, 34) if value.startswith("-") else INK)
+            self.lines([value], x + 4, 12)
+            self.font(6.5, color=MUTED)
+            self.lines(details[i], x + 4, 6.5)
+        self.y = top + h + 8
+
+    def table_part(self, t: Table, df: pd.DataFrame, cols: list[int], widths: list[float], caption: str) -> None:
+        """The table's index (when shown) and columns `cols` at `widths`, rows wrapped where text is long."""
+        size = TABLE
+        pitch = size * LINE
+        heads = ([str(df.index.name or "")] if t.index else []) + [str(df.columns[j]) for j in cols]
+        body = [([str(df.index[i])] if t.index else []) + [str(df.iat[i, j]) for j in cols] for i in range(len(df))]
+        text = [True] * (1 if t.index else 0) + [df.columns[j] in t.text for j in cols]
+        self.font(size, "B", MUTED)
+        head_lines = [self.wrap(h, w - 2 * PAD) for h, w in zip(heads, widths, strict=True)]
+        head_h = max(len(x) for x in head_lines) * pitch + 3
+
+        def header() -> None:
+            self.font(size, "B", MUTED)
+            top, x = self.y, MARGIN
+            for lines, w, is_text in zip(head_lines, widths, text, strict=True):
+                self.y = top
+                self.lines(lines, x + PAD, size, "L" if is_text else "R", w - 2 * PAD)
+                x += w
+            self.y = top + head_h
+            self.pdf.set_draw_color(154, 165, 177)
+            self.pdf.set_line_width(0.6)
+            self.pdf.line(MARGIN, self.y - 1.5, MARGIN + sum(widths), self.y - 1.5)
+            self.y += 1
+
+        self.font(size)
+        total = sum(max(len(self.wrap(v, w - 2 * PAD)) if is_text else 1
+                        for v, w, is_text in zip(row, widths, text, strict=True)) * pitch + 1.0 for row in body)
+        whole = (22 if caption else 0) + head_h + total
+        # a table of up to 40% of a page is kept on one page; a longer one starts with at least three rows
+        self.room(whole if whole < 0.4 * (BOTTOM - TOP) else (22 if caption else 0) + head_h + 3 * pitch)
+        if caption:
+            self.font(BODY, "B")
+            for ln in self.wrap(caption, CONTENT_W):
+                self.lines([ln], MARGIN, BODY)
+            self.y += 2
+        header()
+        for i, row in enumerate(body):
+            self.font(size)
+            cells = [self.wrap(v, w - 2 * PAD) if is_text else [v] for v, w, is_text in zip(row, widths, text,
+                                                                                              strict=True)]
+            h = max(len(c) for c in cells) * pitch + 1.0
+            if self.y + h > BOTTOM:
+                self.new_page()
+                header()
+            top, x = self.y, MARGIN
+            if i % 2:
+                self.pdf.set_fill_color(248, 249, 251)
+                self.pdf.rect(MARGIN, top - 0.5, sum(widths), h, style="F")
+            for j, (lines, w, is_text) in enumerate(zip(cells, widths, text, strict=True)):
+                self.y = top
+                self.font(size, "", INK if j or not t.index else (61, 71, 83))
+                self.lines(lines, x + PAD, size, "L" if is_text else "R", w - 2 * PAD)
+                x += w
+            self.y = top + h
+        self.y += 8
+
+    def figure(self, b: Fig) -> None:
+        w_px, h_px = Image.open(io.BytesIO(b.png)).size
+        w = CONTENT_W
+        h = w * h_px / w_px
+        if h > BOTTOM - TOP - 40:  # taller than a page: shrink
+            h = BOTTOM - TOP - 40
+            w = h * w_px / h_px
+        self.font(SMALL - 0.5, color=MUTED)
+        cap = self.wrap(b.caption, CONTENT_W) if b.caption else []
+        self.room(h + len(cap) * (SMALL - 0.5) * LINE + 4)
+        self.font(SMALL - 0.5, color=MUTED)
+        self.pdf.image(io.BytesIO(b.png), x=MARGIN + (CONTENT_W - w) / 2, y=self.y, w=w, h=h)
+        self.y += h + 3
+        self.lines(cap, MARGIN, SMALL - 0.5)
+        self.y += 10
 
 
-class PdfDocument:
-    """Pages of one size, the fonts and images they use, written as one PDF 1.4 file."""
+def natural_widths(w: PdfWriter, heads: list[str], body: list[list[str]], text: list[bool]) -> list[float]:
+    """Column widths: each column's widest cell (a number column) or up to 45% of the page (a text column, which
+    wraps beyond that); a header wraps at its words rather than widening a number column much."""
+    w.font(TABLE)
+    out = []
+    for j, is_text in enumerate(text):
+        cells = max((w.width(r[j]) for r in body), default=0.0)
+        w.font(TABLE, "B")
+        head_word = max((w.width(x) for x in heads[j].split()), default=0.0)
+        head = w.width(heads[j])
+        w.font(TABLE)
+        if is_text:
+            width = min(max(cells, head_word), CONTENT_W * 0.45)
+        else:
+            width = max(cells, min(head, max(head_word, cells * 1.6)))
+        out.append(width + 2 * PAD)
+    return out
 
-    def __init__(self, width: float, height: float) -> None:
-        self.width, self.height = width, height
-        self.pages: list[Page] = []
-        self.fonts: dict[str, str] = {}
-        self.images: list[PngImage] = []
 
-    def new_page(self) -> Page:
-        page = Page(self)
-        self.pages.append(page)
-        return page
+def min_widths(w: PdfWriter, heads: list[str], body: list[list[str]], text: list[bool],
+               natural: list[float]) -> list[float]:
+    """The narrowest each column can be: a text column its longest word (at least 60 pt), a number column its
+    natural width (numbers never wrap)."""
+    out = []
+    for j, is_text in enumerate(text):
+        if not is_text:
+            out.append(natural[j])
+            continue
+        w.font(TABLE)
+        word = max((w.width(x) for r in body for x in r[j].split()), default=0.0)
+        w.font(TABLE, "B")
+        word = max([word, *(w.width(x) for x in heads[j].split())])
+        out.append(min(natural[j], max(word + 2 * PAD, 60.0)))
+    return out
 
-    def font(self, font: str) -> str:
-        if font not in FONTS:
-            raise ValueError(f"unknown font {font!r}; one of {FONTS}")
-        return self.fonts.setdefault(font, f"F{len(self.fonts) + 1}")
 
-    def image(self, png: bytes) -> str:
-        self.images.append(PngImage.parse(png))
-        return f"I{len(self.images)}"
+def fit(natural: list[float], least: list[float]) -> list[float] | None:
+    """Widths within CONTENT_W, text columns narrowed in proportion to their slack; None if even the narrowest
+    widths do not fit."""
+    if sum(natural) <= CONTENT_W:
+        return natural
+    if sum(least) > CONTENT_W:
+        return None
+    slack = [n - m for n, m in zip(natural, least, strict=True)]
+    cut = (sum(natural) - CONTENT_W) / sum(slack)
+    return [n - s * cut for n, s in zip(natural, slack, strict=True)]
 
-    def write(self, path: Path, info: dict[str, str]) -> None:
-        """Write the file: catalog, pages, fonts (not embedded, WinAnsi), images, info; no dates, so the same
-        document gives the same bytes."""
-        objects: list[bytes] = []
 
-        def add(body: bytes) -> int:
-            objects.append(body)
-            return len(objects)
+def column_layout(w: PdfWriter, t: Table, df: pd.DataFrame) -> list[tuple[list[int], list[float]]]:
+    """(data columns, widths with the index column first) per part of the table: one part when the columns fit
+    the page (text columns narrowed, wrapping more, if need be), else groups that fit, each repeating the
+    index column."""
+    lead = [str(df.index.name or "")] if t.index else []
+    heads = lead + [str(c) for c in df.columns]
+    body = [([str(df.index[i])] if t.index else []) + [str(df.iat[i, j]) for j in range(df.shape[1])]
+            for i in range(len(df))]
+    text = [True] * len(lead) + [c in t.text for c in df.columns]
+    natural = natural_widths(w, heads, body, text)
+    least = min_widths(w, heads, body, text, natural)
+    k = len(lead)
+    widths = fit(natural, least)
+    if widths is not None:
+        return [(list(range(df.shape[1])), widths)]
+    parts: list[tuple[list[int], list[float]]] = []
+    group: list[int] = []
+    for j in range(df.shape[1]):
+        cand = [*group, j]
+        idx = list(range(k)) + [k + c for c in cand]
+        if group and fit([natural[i] for i in idx], [least[i] for i in idx]) is None:
+            parts.append((group, []))
+            group = [j]
+        else:
+            group = cand
+    parts.append((group, []))
+    out = []
+    for group, _ in parts:
+        idx = list(range(k)) + [k + c for c in group]
+        nat, lst = [natural[i] for i in idx], [least[i] for i in idx]
+        out.append((group, fit(nat, lst) or lst))
+    return out
 
-        def stream(extra: str, data: bytes) -> bytes:
-            return (f"<< {extra} /Length {len(data)} >>\nstream\n".encode() + data + b"\nendstream")
 
-        n_pages = len(self.pages)
-        catalog, pages_id = 1, 2
-        first_page = 3
-        first_content = first_page + n_pages
-        first_font = first_content + n_pages
-        first_image = first_font + len(self.fonts)
-        info_id = first_image + len(self.images)
-        add(f"<< /Type /Catalog /Pages {pages_id} 0 R >>".encode())
-        kids = " ".join(f"{first_page + k} 0 R" for k in range(n_pages))
-        add(f"<< /Type /Pages /Kids [{kids}] /Count {n_pages} >>".encode())
-        fonts = " ".join(f"/{name} {first_font + k} 0 R" for k, name in enumerate(self.fonts.values()))
-        images = " ".join(f"/I{k + 1} {first_image + k} 0 R" for k in range(len(self.images)))
-        resources = f"<< /Font << {fonts} >> /XObject << {images} >> /ProcSet [/PDF /Text /ImageC] >>"
-        for k in range(n_pages):
-            add(f"<< /Type /Page /Parent {pages_id} 0 R /MediaBox [0 0 {_num(self.width)} {_num(self.height)}] "
-                f"/Resources {resources} /Contents {first_content + k} 0 R >>".encode())
-        for page in self.pages:
-            add(stream("/Filter /FlateDecode", zlib.compress(b"\n".join(page.ops), 6)))
-        for font in self.fonts:
-            add(f"<< /Type /Font /Subtype /Type1 /BaseFont /{font} /Encoding /WinAnsiEncoding >>".encode())
-        for im in self.images:
-            add(stream(f"/Type /XObject /Subtype /Image /Width {im.width} /Height {im.height} "
-                       "/ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /FlateDecode "
-                       f"/DecodeParms << /Predictor 15 /Colors 3 /BitsPerComponent 8 /Columns {im.width} >>",
-                       im.data))
-        add(("<< " + " ".join(f"/{k} {_info_string(v)}" for k, v in info.items()) + " >>").encode("ascii"))
-        assert len(objects) == info_id and catalog == 1
-        out = bytearray(b"%PDF-1.4\n%\xac\xdc \xab\xba\n")
-        offsets = []
-        for i, body in enumerate(objects, start=1):
-            offsets.append(len(out))
-            out += f"{i} 0 obj\n".encode() + body + b"\nendobj\n"
-        xref = len(out)
-        out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-        out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
-        out += (f"trailer\n<< /Size {len(objects) + 1} /Root {catalog} 0 R /Info {info_id} 0 R >>\n"
-                f"startxref\n{xref}\n%%EOF\n").encode()
-        Path(path).write_bytes(bytes(out))
+def render_pdf(doc: Document, path: Path) -> Path:
+    """Write the document as an A4 PDF: the header on the first page, then every section, figures included."""
+    return PdfWriter(doc).write(path)

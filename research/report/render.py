@@ -2,7 +2,7 @@
 
 Blocks are plain data: `Table` (formatted strings), `KV` (label/value pairs), `Note` (a paragraph), `Fig` (a
 matplotlib figure, drawn once to PNG) and `Raw` (HTML with a PDF equivalent). The HTML embeds every PNG as a
-data URI and loads nothing; the PDF places the same PNGs on A4 pages (`research.report.pdf`) with the tables
+data URI and loads nothing; the PDF (`research.report.pdf`) places the same PNGs on A4 pages with the tables
 and notes as text, a running header and page numbers. Both come from the same blocks, so they cannot disagree.
 """
 
@@ -12,8 +12,8 @@ import base64
 import html
 import io
 import re
-import textwrap
-from collections.abc import Callable, Iterable, Sequence
+import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,8 +23,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-
-from research.report.pdf import Page, PdfDocument, PngImage
 
 DPI = 100  # PNG resolution: figures are 10 in wide, so 1000 px, about 135 dpi on the PDF page
 
@@ -43,7 +41,6 @@ class Table:
     text: tuple[str, ...] = ()
     pdf_records: bool = False  # in the PDF, one wrapped paragraph per row (for wide text tables)
     cls: str = ""
-    pdf_max_cell: int = 34  # characters per cell in the PDF (longer cells end with ~)
     pdf_df: pd.DataFrame | None = None  # a shorter frame for the PDF, when the HTML's is too wordy
 
 
@@ -170,7 +167,7 @@ def png_bytes(fig: Figure, dpi: int = DPI) -> bytes:
     """The figure as an 8-bit RGB PNG (no metadata, so the same figure always gives the same bytes).
 
     RGB, not matplotlib's RGBA: the figures are opaque, the file is a quarter smaller, and an RGB PNG's
-    compressed data goes into the PDF as it is (`research.report.pdf`).
+    PDF embeds it as it is (`research.report.pdf`).
     """
     from PIL import Image
 
@@ -250,6 +247,8 @@ tbody tr:nth-child(even){background:#fafbfc}
 table.kv th{color:var(--muted);font-weight:500;width:1%;white-space:nowrap;padding-right:16px}
 table.kv td{text-align:left}
 table.wide{width:100%}
+table.cmp{max-width:100%;font-size:11.5px} table.cmp th,table.cmp td{padding:3px 6px;white-space:normal}
+table.cmp thead th{overflow-wrap:break-word;min-width:4.5em} table.cmp td.txt{overflow-wrap:break-word}
 .note{margin:6px 0;color:var(--ink)} .lead{font-size:15px;margin:8px 0} .muted{color:var(--muted);font-size:12.5px}
 .warn{background:var(--warn);border-left:4px solid var(--warnb);padding:6px 10px;margin:8px 0}
 .ok{background:#e6f4ea;border-left:4px solid #2e7d4f;padding:6px 10px;margin:8px 0}
@@ -277,6 +276,8 @@ def table_html(t: Table) -> str:
     """A Table as escaped HTML with numbers right-aligned."""
     df = t.df
     cls = " ".join(filter(None, ("tbl", t.cls)))
+    # comparison tables may wrap long names: a break opportunity after each underscore
+    esc = (lambda v: html.escape(v).replace("_", "_<wbr>")) if "cmp" in t.cls else html.escape
     out = [f"<table class='{cls}'>"]
     if t.caption:
         out.append(f"<caption>{html.escape(t.caption)}</caption>")
@@ -285,15 +286,15 @@ def table_html(t: Table) -> str:
         out.append(f"<th class='txt'>{html.escape(str(df.index.name or ''))}</th>")
     for c in df.columns:
         kind = "txt" if c in t.text else "num"
-        out.append(f"<th class='{kind}'>{html.escape(str(c))}</th>")
+        out.append(f"<th class='{kind}'>{esc(str(c))}</th>")
     out.append("</tr></thead><tbody>")
     for idx, row in zip(df.index, df.itertuples(index=False), strict=True):
         out.append("<tr>")
         if t.index:
-            out.append(f"<th>{html.escape(str(idx))}</th>")
+            out.append(f"<th>{esc(str(idx))}</th>")
         for c, v in zip(df.columns, row, strict=True):
             kind = "txt" if c in t.text else "num"
-            out.append(f"<td class='{kind}'>{html.escape(str(v))}</td>")
+            out.append(f"<td class='{kind}'>{esc(str(v))}</td>")
         out.append("</tr>")
     out.append("</tbody></table>")
     return "".join(out)
@@ -332,284 +333,84 @@ STAMP_RE = re.compile(r"<time class='built'>[^<]*</time>")
 
 def render_html(doc: Document) -> str:
     """The whole page: every image inline as a data URI, no script, no external resource."""
-    toc = "".join(f"<a href='#{s.key}'>{html.escape(s.title)}</a>" for s in doc.sections if s.key != "header")
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
         "<link rel='icon' href='data:,'>",
         f"<title>{html.escape(doc.title)}</title><style>{CSS}</style></head><body><main>",
+        *_body(doc),
+        "</main></body></html>",
     ]
+    return "\n".join(parts)
+
+
+def render_fragment(doc: Document) -> str:
+    """The document for a notebook cell: the page's body in a container of its own, with the page's styles
+    rewritten to apply inside that container only (`scope_css`), so showing it restyles nothing else."""
+    scope = f"flowbt-{uuid.uuid4().hex[:10]}"
+    return (f"<div id='{scope}' class='flowbt-sheet'><style>{scope_css(CSS, '#' + scope)}</style><main>"
+            + "\n".join(_body(doc, f"{scope}-")) + "</main></div>")
+
+
+def _body(doc: Document, prefix: str = "") -> list[str]:
+    """The sections and footer; `prefix` goes before every id (and link to one), so that several documents
+    shown in one notebook keep their anchors apart."""
+    toc = "".join(f"<a href='#{prefix}{s.key}'>{html.escape(s.title)}</a>" for s in doc.sections
+                  if s.key != "header")
+    parts = []
     for i, sec in enumerate(doc.sections):
         cls = "" if sec.pdf_new_page or i == 0 else " class='cont'"
-        parts.append(f"<section id='{html.escape(sec.key)}'{cls}>")
+        parts.append(f"<section id='{prefix}{html.escape(sec.key)}'{cls}>")
         if sec.key == "header":
             parts.append(f"<h1>{html.escape(doc.title)}</h1><p class='sub'>{html.escape(doc.subtitle)}</p>")
         else:
             parts.append(f"<h2>{html.escape(sec.title)}</h2>")
         if sec.intro:
             parts.append(f"<p class='intro'>{html.escape(sec.intro)}</p>")
-        parts += [block_html(b) for b in sec.blocks]
+        blocks = [block_html(b) for b in sec.blocks]
+        parts += [x.replace("<figure id='", f"<figure id='{prefix}", 1) for x in blocks] if prefix else blocks
         if sec.key == "header" and toc:
             parts.append(f"<nav class='toc'>{toc}</nav>")
         parts.append("</section>")
     parts.append(f"<footer>Built by flowbt on <time class='built'>{built_stamp()}</time>. "
-                 f"{html.escape(doc.footer)}</footer></main></body></html>")
-    return "\n".join(parts)
+                 f"{html.escape(doc.footer)}</footer>")
+    return parts
 
 
-# --------------------------------------------------------------------------------------------------------------
-# PDF (A4 portrait, matplotlib)
-
-PAGE_W, PAGE_H = 8.27, 11.69
-MARGIN = 0.55
-TOP = 0.75  # below the running header
-BOTTOM = 0.6  # above the footer
-CONTENT_W = PAGE_W - 2 * MARGIN
-SANS = 8.0  # pt
-MONO = 7.4  # pt
-LINE = 1.28  # line pitch / font size
-# matplotlib's line box is linespacing x (ascent + descent) of the font; for the PDF core fonts (AFM metrics)
-# that is 0.925 em for Helvetica and 0.786 em for Courier, so these linespacings give a pitch of LINE x size.
-SANS_SPACING = LINE / 0.925
-MONO_SPACING = LINE / 0.786
+#: Selectors that mean "the page" and become the container itself.
+_PAGE = {":root", "html", "body"}
 
 
-def _lines_h(n: int, size: float) -> float:
-    return n * size * LINE / 72.0
+def scope_css(css: str, scope: str) -> str:
+    """`css` with every rule limited to the element `scope` (a CSS selector) and its descendants.
 
-
-def _wrap(text: str, size: float, width_in: float = CONTENT_W, mono: bool = False, bold: bool = False) -> list[str]:
-    chars = max(20, int(width_in * 72.0 / (size * (0.6 if mono else 0.6 if bold else 0.54))))
+    `:root`, `html` and `body` become `scope` itself, `*` covers `scope` and everything in it, any other selector
+    is prefixed with `scope`; `@media` blocks are scoped inside; `@page` (print page size) is dropped, being
+    global by nature. Written for this module's own style sheet (no strings or comments holding braces)."""
     out: list[str] = []
-    for para in str(text).split("\n"):
-        out += textwrap.wrap(para, chars) or [""]
-    return out
-
-
-def _cell(v: Any, width: int) -> str:
-    s = str(v)
-    return s if len(s) <= width else s[: max(width - 1, 1)] + "~"
-
-
-def _table_lines(t: Table) -> tuple[str, list[str]]:
-    """Header line and body lines of a table in fixed-width text, numbers right-aligned."""
-    df = t.df if t.pdf_df is None else t.pdf_df
-    max_cell = t.pdf_max_cell
-    cols = [str(c) for c in df.columns]
-    body = [[_cell(v, max_cell) for v in row] for row in df.itertuples(index=False)]
-    idx = [_cell(i, max_cell) for i in df.index] if t.index else None
-    widths = [max([len(c), *(len(r[j]) for r in body)]) for j, c in enumerate(cols)]
-    iw = max([len(str(df.index.name or "")), *(len(i) for i in idx)]) if idx is not None else 0
-
-    def line(first: str | None, cells: Sequence[str]) -> str:
-        parts = [first.ljust(iw)] if first is not None else []
-        for c, w, name in zip(cells, widths, df.columns, strict=True):
-            parts.append(c.ljust(w) if name in t.text else c.rjust(w))
-        return "  ".join(parts)
-
-    head = line(str(df.index.name or "") if idx is not None else None, cols)
-    rows = [line(idx[k] if idx is not None else None, r) for k, r in enumerate(body)]
-    return head, rows
-
-
-def _winansi(s: str) -> str:
-    """Text the PDF core fonts can show (WinAnsi); anything else becomes '?'."""
-    return str(s).encode("cp1252", "replace").decode("cp1252")
-
-
-#: (family, bold, italic) -> one of the standard fonts (not embedded; WinAnsi).
-_FONT = {("sans", False, False): "Helvetica", ("sans", True, False): "Helvetica-Bold",
-         ("sans", False, True): "Helvetica-Oblique", ("mono", False, False): "Courier",
-         ("mono", True, False): "Courier-Bold"}
-W_PT, H_PT = PAGE_W * 72.0, PAGE_H * 72.0
-
-
-def _text(page: Page, x: float, y: float, s: str, *, fontsize: float, color: str = "#000000",
-          bold: bool = False, italic: bool = False, mono: bool = False, **kw: Any) -> None:
-    """Text at (x, y) in page fractions from the bottom left (as `Figure.text` took them)."""
-    font = _FONT[("mono" if mono else "sans", bold, italic)]
-    page.text(x * W_PT, y * H_PT, _winansi(s), font=font, size=fontsize, color=color, **kw)
-
-
-@dataclass
-class _Placed:
-    kind: str
-    y: float  # top, inches from the top of the page
-    h: float
-    payload: Any
-
-
-class _Pdf:
-    """Lays blocks out on A4 pages (top to bottom, a new page when a block does not fit), then draws them."""
-
-    def __init__(self, doc: Document):
-        self.doc = doc
-        self.pages: list[list[_Placed]] = []
-        self.y = PAGE_H
-
-    @property
-    def bottom(self) -> float:
-        return PAGE_H - BOTTOM
-
-    def new_page(self) -> None:
-        self.pages.append([])
-        self.y = TOP
-
-    def place(self, kind: str, h: float, payload: Any, gap: float = 0.08, keep: float = 0.0) -> None:
-        if self.y + h + keep > self.bottom and self.y > TOP + 0.01:
-            self.new_page()
-        self.pages[-1].append(_Placed(kind, self.y, h, payload))
-        self.y += h + gap
-
-    # layout ---------------------------------------------------------------------------------------------------
-
-    def layout(self) -> None:
-        for i, sec in enumerate(self.doc.sections):
-            if i == 0 or sec.pdf_new_page or self.y > self.bottom - 1.5:
-                self.new_page()
-            if sec.key == "header":
-                self.place("title", 0.42, self.doc.title, gap=0.02)
-                self.place("text", _lines_h(1, SANS + 1), (self.doc.subtitle, SANS + 1, "#5b6675", False))
-            else:
-                self.place("heading", 0.36, sec.title, gap=0.04, keep=0.8)
-            if sec.intro:
-                self.text(sec.intro, color="#5b6675", italic=True)
-            for b in sec.blocks:
-                self.block(b)
-
-    def text(self, text: str, size: float = SANS, color: str = "#1d2430", italic: bool = False,
-             bold: bool = False) -> None:
-        lines = _wrap(text, size)
-        self.place("text", _lines_h(len(lines), size), ("\n".join(lines), size, color, italic, bold))
-
-    def block(self, b: Block) -> None:
-        if isinstance(b, Raw):
-            for x in b.pdf:
-                self.block(x)
-        elif isinstance(b, Note):
-            if b.kind in ("banner", "warn", "empty", "ok"):
-                lines = _wrap(b.text, SANS + (1 if b.kind == "banner" else 0), CONTENT_W - 0.35,
-                              bold=b.kind == "banner")
-                size = SANS + (1 if b.kind == "banner" else 0)
-                self.place("box", _lines_h(len(lines), size) + 0.16, ("\n".join(lines), size, b.kind), gap=0.1)
-            else:
-                size = SANS + 1.5 if b.kind == "lead" else SANS
-                self.text(b.text, size=size, color="#5b6675" if b.kind == "muted" else "#1d2430")
-        elif isinstance(b, KV):
-            if b.caption:
-                self.place("caption", 0.2, b.caption, gap=0.0, keep=0.3)
-            for k, v in b.rows:
-                lines = _wrap(v, SANS - 0.5, CONTENT_W - 1.7)
-                self.place("kv", _lines_h(len(lines), SANS - 0.5), (k, "\n".join(lines)), gap=0.02)
-            self.y += 0.06
-        elif isinstance(b, Table):
-            if b.caption:
-                self.place("caption", 0.2, b.caption, gap=0.0, keep=0.4)
-            if b.pdf_records:
-                for idx, row in (b.df if b.pdf_df is None else b.pdf_df).iterrows():
-                    text = (f"{idx}: " if b.index else "") + "; ".join(
-                        f"{c}: {v}" for c, v in row.items() if str(v) != "")
-                    lines = _wrap(text, SANS - 0.5)
-                    self.place("text", _lines_h(len(lines), SANS - 0.5),
-                               ("\n".join(lines), SANS - 0.5, "#1d2430", False, False), gap=0.04)
-                self.y += 0.06
-                return
-            head, rows = _table_lines(b)
-            width = max(len(head), *(len(r) for r in rows)) if rows else len(head)
-            size = min(MONO, CONTENT_W * 72.0 / (0.6 * max(width, 1)))
-            per_page = max(5, int((self.bottom - TOP - 0.6) / (size * LINE / 72.0)))
-            for start in range(0, max(len(rows), 1), per_page):
-                chunk = rows[start:start + per_page]
-                self.place("table", _lines_h(len(chunk) + 1, size) + 0.06, (head, chunk, size), gap=0.12)
-        elif isinstance(b, Fig):
-            png = PngImage.parse(b.png)
-            w_px, h_px = png.width, png.height
-            h = CONTENT_W * h_px / w_px
-            w = CONTENT_W
-            if h > self.bottom - TOP - 0.4:  # taller than a page: shrink
-                h = self.bottom - TOP - 0.4
-                w = h * w_px / h_px
-            cap = _wrap(b.caption, SANS - 1) if b.caption else []
-            self.place("image", h + _lines_h(len(cap), SANS - 1) + 0.04, (b.png, w, h, "\n".join(cap)), gap=0.14)
-        else:
-            raise TypeError(f"unknown block {type(b).__name__}")
-
-    # drawing --------------------------------------------------------------------------------------------------
-
-    def draw(self, path: Path) -> None:
-        """Draw the pages with the PDF core fonts (Helvetica, Courier): not embedded, laid out from their AFM
-        metrics. Figures are PNGs already and go in as they are."""
-        doc = PdfDocument(W_PT, H_PT)
-        n = len(self.pages)
-        for k, page in enumerate(self.pages, 1):
-            pg = doc.new_page()
-            pg.rect(0.0, 0.0, W_PT, H_PT, "#ffffff", "#ffffff", 0.0)
-
-            def at(x: float, y: float) -> tuple[float, float]:
-                return x / PAGE_W, 1.0 - y / PAGE_H
-
-            # running header and footer
-            _text(pg, *at(MARGIN, 0.42), self.doc.title, fontsize=7.5, color="#5b6675", va="baseline")
-            if self.doc.synthetic:
-                _text(pg, *at(PAGE_W - MARGIN, 0.42), "SYNTHETIC DATA", fontsize=7.5, color="#b35900", bold=True,
-                      ha="right", va="baseline")
-            self._hline(pg, at(0, 0.5)[1], "#c7ced6", 0.6)
-            _text(pg, *at(MARGIN, PAGE_H - 0.32), self.doc.footer, fontsize=6.5, color="#5b6675")
-            _text(pg, *at(PAGE_W - MARGIN, PAGE_H - 0.32), f"page {k} of {n}", fontsize=6.5, color="#5b6675",
-                  ha="right")
-            for p in page:
-                self._draw(pg, p, at)
-        doc.write(path, {"Title": self.doc.title, "Creator": "flowbt", "Producer": "flowbt"})
-
-    @staticmethod
-    def _hline(pg: Page, y: float, color: str, lw: float, x0: float = MARGIN) -> None:
-        """A rule across the content width at page fraction y (from the bottom)."""
-        pg.line(x0 / PAGE_W * W_PT, y * H_PT, (1 - x0 / PAGE_W) * W_PT, y * H_PT, color, lw)
-
-    def _draw(self, pg: Page, p: _Placed, at: Any) -> None:
-        x0 = MARGIN
-        if p.kind == "title":
-            _text(pg, *at(x0, p.y), p.payload, fontsize=18, bold=True, va="top", color="#1d2430")
-        elif p.kind == "heading":
-            _text(pg, *at(x0, p.y + 0.04), p.payload, fontsize=12.5, bold=True, va="top", color="#1f4e79")
-            self._hline(pg, at(0, p.y + 0.3)[1], "#1f4e79", 0.8, x0)
-        elif p.kind == "caption":
-            _text(pg, *at(x0, p.y + 0.02), p.payload, fontsize=SANS + 0.5, bold=True, va="top")
-        elif p.kind == "text":
-            text, size, color, italic, *rest = p.payload
-            _text(pg, *at(x0, p.y), text, fontsize=size, color=color, va="top", linespacing=SANS_SPACING,
-                  italic=italic, bold=bool(rest and rest[0]))
-        elif p.kind == "box":
-            text, size, kind = p.payload
-            face, edge = {"banner": ("#fde8c8", "#d9822b"), "warn": ("#fff4d6", "#e0a800"),
-                          "ok": ("#e6f4ea", "#2e7d4f"), "empty": ("#f1f3f5", "#b8c0c8")}[kind]
-            x, y = at(x0, p.y + p.h)
-            pg.rect(x * W_PT, y * H_PT, CONTENT_W / PAGE_W * W_PT, p.h / PAGE_H * H_PT, face, edge, 1.0)
-            _text(pg, *at(x0 + 0.15, p.y + 0.08), text, fontsize=size, va="top", linespacing=SANS_SPACING,
-                  bold=kind == "banner")
-        elif p.kind == "kv":
-            k, v = p.payload
-            _text(pg, *at(x0, p.y), k, fontsize=SANS - 0.5, color="#5b6675", va="top")
-            _text(pg, *at(x0 + 1.6, p.y), v, fontsize=SANS - 0.5, va="top", linespacing=SANS_SPACING)
-        elif p.kind == "table":
-            head, rows, size = p.payload
-            _text(pg, *at(x0, p.y), head, fontsize=size, mono=True, bold=True, va="top", color="#3d4753")
-            self._hline(pg, at(0, p.y + size * LINE / 72.0 + 0.01)[1], "#9aa5b1", 0.5, x0)
-            if rows:
-                _text(pg, *at(x0, p.y + size * LINE / 72.0 + 0.04), "\n".join(rows), fontsize=size, mono=True,
-                      va="top", linespacing=MONO_SPACING)
-        elif p.kind == "image":
-            png, w, h, cap = p.payload
-            left, bottom = at(x0 + (CONTENT_W - w) / 2, p.y + h)
-            pg.image(png, left * W_PT, bottom * H_PT, w / PAGE_W * W_PT, h / PAGE_H * H_PT)
-            if cap:
-                _text(pg, *at(x0, p.y + h + 0.03), cap, fontsize=SANS - 1, color="#5b6675", va="top",
-                      linespacing=SANS_SPACING)
-
-
-def render_pdf(doc: Document, path: Path) -> Path:
-    """Write the document as an A4 PDF: a first page with the header, then every section, figures included."""
-    w = _Pdf(doc)
-    w.layout()
-    w.draw(path)
-    return path
+    i, n = 0, len(css)
+    while i < n:
+        j = css.find("{", i)
+        if j < 0:
+            break
+        head = css[i:j].strip()
+        depth, k = 1, j + 1
+        while k < n and depth:
+            depth += {"{": 1, "}": -1}.get(css[k], 0)
+            k += 1
+        inner = css[j + 1:k - 1]
+        if head.startswith("@media"):
+            out.append(f"{head}{{{scope_css(inner, scope)}}}")
+        elif not head.startswith("@"):
+            sels = []
+            for sel in (x.strip() for x in head.split(",")):
+                first, _, rest = sel.partition(" ")
+                if sel == "*":
+                    sels += [scope, f"{scope} *"]
+                elif first in _PAGE:
+                    sels.append(f"{scope} {rest}".strip())
+                else:
+                    sels.append(f"{scope} {sel}")
+            out.append(f"{','.join(sels)}{{{inner.strip()}}}")
+        i = k
+    return "\n".join(out)

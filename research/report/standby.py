@@ -21,11 +21,10 @@ def _warm() -> None:
     import research.analytics.resample
     import research.analytics.stats
     import research.data.cache
+    import research.report.pdf
     import research.report.tearsheet  # noqa: F401
-    from research.report.pdf import FONTS, afm
 
-    for font in FONTS:
-        afm(font)
+    research.report.pdf.font_dir()
 
 
 def _write(folder: Path, pdf: bool) -> None:

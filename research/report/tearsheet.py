@@ -45,13 +45,13 @@ from research.report.render import (
     fmt,
     fmt_date,
     render_html,
-    render_pdf,
 )
 from research.report.trials import sweep_stats, trial_stats
 from research.report.trials import trials_db as trials_path
 
 __all__ = ["HEADLINE", "SECTION_KEYS", "STAMP_RE", "Section", "build_sections", "fmt", "headline_frame",
-           "headline_table", "kpi_strip", "sharpe_ci", "write_comparison", "write_document", "write_tearsheet"]
+           "headline_table", "kpi_strip", "sharpe_ci", "tearsheet_document", "write_comparison", "write_document",
+           "write_tearsheet"]
 
 ROLLING = 252  # 52 weeks of sessions
 BOOT_N = 1000  # bootstrap resamples
@@ -124,7 +124,7 @@ def kpi_strip(tiles: list[tuple[str, str, str, float | None]], name: str = "key 
 
     strip = "<div class='kpis'>" + "".join(tile(*t) for t in tiles) + "</div>"
     table = Table(pd.DataFrame({"value": [t[1] for t in tiles], "context": [t[2] for t in tiles]},
-                               index=pd.Index([t[0] for t in tiles], name=name)), text=("context",))
+                               index=pd.Index([t[0] for t in tiles], name=name)), text=("context",), cls="kpis")
     return Raw(strip, [table])
 
 
@@ -135,6 +135,8 @@ def write_document(doc: Document, path: Path, *, pdf: bool = True) -> Path:
     draw_figures(doc.sections, path.parent / "figures")
     path.write_text(render_html(doc))
     if pdf:
+        from research.report.pdf import render_pdf
+
         render_pdf(doc, path.with_suffix(".pdf"))
     return path
 
@@ -254,8 +256,15 @@ def _header(ctx: Context) -> Section:
     params = ", ".join(f"{k}={v}" for k, v in cfg.get("params", {}).items()) or "none"
     grid = cfg.get("grid", {}) or {}
     n_grid = int(np.prod([len(v) for v in grid.values()])) if grid else 1
-    sig, sig_note = _signal_frame(rec)
     sec = Section("header", rec.name)
+    if rec.kind != "run":
+        if cfg.get("description"):
+            sec.add(Note(str(cfg["description"]), "muted"))
+        sec.add(_kpis(ctx))
+        bench = ", ".join(map(str, rec.benchmarks.columns)) or "none given"
+        sec.add(KV([("Input", str(cfg.get("data", ""))), ("Period", period), ("Benchmark", bench)]))
+        return sec
+    sig, sig_note = _signal_frame(rec)
     if rec.synthetic:
         sec.add(Note("SYNTHETIC DATA — a simulated market with planted, documented mechanisms. These results are "
                      "not market history and say nothing about real returns.", "banner"))
@@ -296,14 +305,16 @@ def _header(ctx: Context) -> Section:
             "publication lag rule applied": s["lag_rule"].astype(str),
         })
         sec.add(Table(t, "Data sources", index=False, text=("source", "publication lag rule applied"),
-                      cls="wide", pdf_max_cell=72))
+                      cls="wide"))
     return sec
 
 
 def _metrics(ctx: Context) -> Section:
     rec = ctx.rec
+    against = ("SPY and the equal-weight sector ETFs" if rec.kind == "run" else
+               ", ".join(map(str, rec.benchmarks.columns)) or "no benchmark")
     sec = Section("metrics", "Headline metrics against the benchmarks", pdf_new_page=False,
-                  intro="Did it work? Daily returns after costs, against SPY and the equal-weight sector ETFs.")
+                  intro=f"Did it work? Daily returns after costs, against {against}.")
     table = headline_table(rec.metrics, rec.name)
     sec.add(Table(table, cls=""))
     sec.add(Note("Sharpe and Sortino use a zero risk-free rate; alpha and beta are against SPY's daily returns; "
@@ -616,6 +627,16 @@ def _provenance(ctx: Context) -> Section:
 BUILDERS = [_header, _metrics, _performance, _rolling, _positioning, _signal, _statistics, _provenance]
 #: The builders that read `Context.honesty` (the bootstrap intervals, PSR and DSR).
 _NEED_HONESTY = (_header, _statistics)
+_KEY = dict(zip(BUILDERS, SECTION_KEYS, strict=True))
+#: Titles of the sections a tear sheet of returns or of a portfolio may omit.
+_TITLES = {"positioning": "Positioning", "signal": "Signal diagnostics", "provenance": "Data provenance",
+           "rolling": "Rolling risk, monthly and annual returns", "statistics": "Statistical honesty"}
+
+
+def _omitted(builder: Any, why: str) -> Section:
+    """A section the input cannot support: its title and one line saying why, on the page before."""
+    key = _KEY[builder]
+    return Section(key, _TITLES.get(key, key.title()), pdf_new_page=False).add(Note(f"Not shown: {why}", "empty"))
 
 
 def build_sections(rec: RunRecord, trials_db: Path | None = None, *, draw: bool = False) -> list[Section]:
@@ -629,7 +650,8 @@ def build_sections(rec: RunRecord, trials_db: Path | None = None, *, draw: bool 
 
     spy = rec.benchmarks["SPY"] if "SPY" in rec.benchmarks else None
     ctx = Context(rec, spy, None)  # type: ignore[arg-type]  # honesty is filled in below
-    built = {b: b(ctx) for b in BUILDERS if b not in _NEED_HONESTY}
+    built = {b: _omitted(b, rec.omit[_KEY[b]]) if _KEY[b] in rec.omit else b(ctx)
+             for b in BUILDERS if b not in _NEED_HONESTY}
     figs = sorted((f for sec in built.values() for f in sec.figures), key=lambda f: -f.cost) if draw else []
 
     def first() -> tuple[Honesty, bytes | None]:
@@ -645,27 +667,35 @@ def build_sections(rec: RunRecord, trials_db: Path | None = None, *, draw: bool 
 
 def write_tearsheet(folder: Path, *, pdf: bool = True, trials_db: Path | None = None) -> Path:
     """Write tearsheet.html, tearsheet.pdf and figures/NN_name.png into the run folder; return the HTML path."""
+    from research.atomic import atomic_files
+
     folder = Path(folder)
-    rec = load_run(folder)
+    doc = tearsheet_document(load_run(folder), trials_db)
+    with atomic_files(folder) as work:  # tearsheet.html/.pdf and figures/ replaced whole, or left as they were
+        write_document(doc, work / "tearsheet.html", pdf=pdf)
+    return folder / "tearsheet.html"
+
+
+def tearsheet_document(rec: RunRecord, trials_db: Path | None = None) -> Document:
+    """The tear sheet of a run record (from a folder or built in memory), its figures drawn."""
     if rec.returns.dropna().empty:
         from research.errors import ConfigError
 
-        raise ConfigError(f"{folder}: returns.parquet holds no return, so there is nothing to report; run it again.")
+        raise ConfigError(f"{rec.folder}: the returns hold no value, so there is nothing to report.")
     sections = build_sections(rec, trials_db, draw=True)
     r = rec.returns.dropna()
     doc = Document(
         title=f"{rec.name} — tear sheet",
-        subtitle=f"{rec.config.get('data', '')} · {fmt_date(r.index[0])} to {fmt_date(r.index[-1])} · "
-                 f"{rec.config.get('mode', '')}",
+        subtitle=" · ".join(x for x in (str(rec.config.get("data", "")),
+                                          f"{fmt_date(r.index[0])} to {fmt_date(r.index[-1])}",
+                                          str(rec.config.get("mode", ""))) if x),
         sections=sections, synthetic=rec.synthetic,
         footer=f"{rec.name} · inputs sha256 {str((rec.provenance or {}).get('data_hash', ''))[:16]} · "
                f"run {(rec.provenance or {}).get('created_utc', '')}",
     )
-    from research.atomic import atomic_files
-
-    with atomic_files(folder) as work:  # tearsheet.html/.pdf and figures/ replaced whole, or left as they were
-        write_document(doc, work / "tearsheet.html", pdf=pdf)
-    return folder / "tearsheet.html"
+    if rec.kind != "run":
+        doc.footer = f"{rec.name} · {rec.config.get('data', '')}"
+    return doc
 
 
 def write_comparison(folders: list[Path], out: Path, *, pdf: bool = True) -> Path:

@@ -21,8 +21,6 @@ the workers once. Workers need the same flowbt code installed (the kernels are i
 from __future__ import annotations
 
 import importlib
-import os
-import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +28,7 @@ import numba
 import numpy as np
 from tqdm.auto import tqdm
 
+from research.logs import progress_enabled  # noqa: F401  (re-exported: runner, walk-forward)
 from research.sweep import nb
 from research.sweep.plans import Plan, refresh_cache
 
@@ -248,15 +247,6 @@ def chunks(n: int, size: int) -> list[tuple[int, int]]:
     return [(lo, min(lo + size, n)) for lo in range(0, n, size)]
 
 
-def progress_enabled(flag: bool | None = None) -> bool:
-    """Progress bars unless CI=true or stderr is not a terminal (or `flag` says otherwise)."""
-    if flag is not None:
-        return flag
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        return False
-    return sys.stderr.isatty()
-
-
 class LocalExecutor:
     """In this process: the fused kernel runs configs in parallel threads (the engine per config, in order)."""
 
@@ -302,6 +292,11 @@ def executor(name: str, scheduler: str | None = None, **kw: Any) -> Any:
             raise ConfigError("--scheduler needs --executor dask.")
         return LocalExecutor()
     if name == "dask":
+        import importlib.util
+
+        if importlib.util.find_spec("distributed") is None:
+            raise ConfigError("--executor dask needs Dask's distributed scheduler, which is not installed: "
+                              "pip install 'flowbt[dask]' (or use --executor local).")
         from research.sweep.cluster import DaskExecutor
 
         return DaskExecutor(scheduler, **kw)

@@ -195,7 +195,9 @@ def _header(result: SweepResult, st: SweepStats) -> Section:
         ("Data", result.data_name),
         ("Period", period),
         ("Kernel", f"{result.kind} on executor '{result.executor}', {result.seconds:.1f} s "
-                   f"({len(t) / max(result.seconds, 1e-9):,.0f} configs/s including preparation)"),
+                   f"({len(t) / max(result.seconds, 1e-9):,.0f} configs/s including preparation)"
+                   + (f"; {result.compile_seconds:.1f} s compiling numba kernels first, not counted"
+                      if result.compile_seconds >= 0.05 else "")),
         ("Sweep", result.sweep_id),
         ("Input hash", f"sha256 {result.data_hash}"),
     ], "Run")

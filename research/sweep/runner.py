@@ -22,6 +22,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -84,7 +85,7 @@ class SweepStats:
         return out
 
 
-@dataclass
+@dataclass(repr=False)
 class SweepResult:
     """A finished sweep: the ranked table, kept daily returns, and how it was run."""
 
@@ -105,6 +106,7 @@ class SweepResult:
     pbo_ids: list[int] = field(default_factory=list)  # the top candidates
     search_ids: list[int] = field(default_factory=list)  # spread evenly over the ranking (with the best)
     stats: SweepStats | None = None
+    compile_seconds: float = 0.0  # numba compilation during the sweep (a cold cache), not in `seconds`
 
     @property
     def n_configs(self) -> int:
@@ -116,6 +118,22 @@ class SweepResult:
 
     def params(self, config: int) -> dict[str, Any]:
         return {k: _plain(self.table.loc[config, k]) for k in self.table.attrs["params"]}
+
+    def save(self, folder: Any = None, *, heatmap: tuple[str, str] | None = None, pdf: bool = True) -> Path:
+        """Write the sweep folder (default results/sweeps/<strategy>/<timestamp>) and its tear sheet."""
+        from research.sweep.report import write_sweep
+
+        return write_sweep(self, Path(folder) if folder is not None else None, heatmap=heatmap, pdf=pdf)
+
+    def __repr__(self) -> str:
+        from research.display import sweep_text
+
+        return sweep_text(self)
+
+    def _repr_html_(self) -> str:
+        from research.display import sweep_html
+
+        return sweep_html(self)
 
     def scored_returns(self, ids: Sequence[int] | None = None) -> pd.DataFrame:
         """Daily returns the score is computed on (active against the benchmark when there is one)."""
@@ -201,10 +219,11 @@ def run_sweep(
 ) -> SweepResult:
     """Sweep `strategy` over `grid` (its own grid by default) on `data`; see the module docstring."""
     import strategies
+    from research._numba import compile_seconds
     from research.provenance import data_hash
     from research.run import default_config
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), compile_seconds()
     strat = strategies.get(strategy) if isinstance(strategy, str) else strategy
     grid = {k: list(v) for k, v in (strat.grid if grid is None else grid).items()}
     params = expand(strat, grid, base, max_configs=max_configs)
@@ -234,14 +253,15 @@ def run_sweep(
     finally:
         if own:
             ex.close()
-    seconds = time.perf_counter() - t0
+    compiling = compile_seconds() - c0  # a cold numba cache's first sweep: not the sweep's own time
+    seconds = time.perf_counter() - t0 - compiling
     dh = data_hash(data)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     result = SweepResult(
         strategy=strat.name, table=table, returns=returns, bench=bench, benchmark=bench_name, score=score,
         grid=grid, varied=varied(params), kind=plan.kind, executor=ex.name, seconds=seconds,
         data_name=data.name, data_hash=dh, sweep_id=f"{strat.name}/{stamp}", pbo_ids=pbo_ids,
-        search_ids=search_ids,
+        search_ids=search_ids, compile_seconds=compiling,
     )
     if log:
         triallog.append(strat.name, params, metrics, data_hash=dh, benchmark=bench_name,

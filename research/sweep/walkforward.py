@@ -300,7 +300,7 @@ def walkforward_document(wf: WalkForwardResult, data: MarketData, hypothesis: st
         "OOS rank": [f"{int(k)} of {wf.n_configs}" for k in folds["oos_rank"]],
     }, index=pd.Index([str(f) for f in folds["fold"]], name="fold"))
     sec.add(Table(show, "One row per fold: the training window, the test window, the chosen config",
-                  text=("train", "out of sample", "params"), pdf_max_cell=48))
+                  text=("train", "out of sample", "params")))
     sec.add(figure("oos_equity", F.walkforward_equity, wf.oos_returns, wf.bench, folds, wf.strategy,
                    caption="Growth of 1 of the stitched out-of-sample portfolio (one engine run, switching costs "
                            "paid) against the benchmark, log scale; dotted lines mark the start of each fold."))
