@@ -98,13 +98,17 @@ def atomic_folder(dest: str | Path) -> Iterator[Path]:
 @contextmanager
 def atomic_files(folder: str | Path) -> Iterator[Path]:
     """Yield a temporary folder; what is written there is moved into `folder` (each file or subfolder replaced
-    whole) when the block ends without an error, and removed otherwise."""
+    whole) when the block ends without an error, and removed otherwise. A `folder` that does not exist yet is the
+    temporary folder itself, renamed into place."""
     folder = Path(folder)
     box = _temporary(folder)
     work = box / folder.name
     try:
         work.mkdir()
         yield work
+        if not folder.exists():
+            os.rename(work, folder)
+            return
         for item in sorted(work.iterdir()):
             target = folder / item.name
             if item.is_dir() and target.is_dir():

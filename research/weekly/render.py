@@ -299,7 +299,8 @@ def write(b: Brief, out: Path, formats: tuple[str, ...] = ("json", "md", "html",
         files["md"] = out / "brief.md"
         files["md"].write_text(markdown(b))
     if "html" in formats or "pdf" in formats:
-        from research.report.render import draw_figures, render_html, render_pdf
+        from research.report.pdf import render_pdf
+        from research.report.render import draw_figures, render_html
 
         doc = document(b)
         draw_figures(doc.sections)
