@@ -107,6 +107,25 @@ def _shape(n: np.ndarray, m2: np.ndarray, m3: np.ndarray, m4: np.ndarray) -> tup
     return skew, kurt
 
 
+def active_metrics(active: np.ndarray) -> dict[str, np.ndarray]:
+    """The `active_*` columns of `finalise` from daily active returns (T, K), NaN rows of a column skipped:
+    the same formulas (`_sharpe_parts`, `_shape`) on moments taken directly."""
+    x = np.asarray(active, dtype=float)
+    ok = np.isfinite(x)
+    n = ok.sum(axis=0).astype(float)
+    z = np.where(ok, x, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = z.sum(axis=0) / n
+        d = np.where(ok, x - mean, 0.0)
+    m2, m3, m4 = (d**2).sum(axis=0), (d**3).sum(axis=0), (d**4).sum(axis=0)
+    lo = np.where(ok, x, np.inf).min(axis=0)
+    hi = np.where(ok, x, -np.inf).max(axis=0)
+    sharpe, sr = _sharpe_parts(n, mean, m2, lo, hi)
+    skew, kurt = _shape(n, m2, m3, m4)
+    return {"active_sharpe": sharpe, "active_return": mean * PERIODS, "active_sharpe_per_period": sr,
+            "active_skew": skew, "active_kurtosis": kurt}
+
+
 def finalise(acc: np.ndarray, periods: int = PERIODS) -> pd.DataFrame:
     """Metrics (columns `METRICS`) from the kernel's accumulators (C, N_ACC)."""
     a = np.asarray(acc, dtype=float)
