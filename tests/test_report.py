@@ -325,14 +325,16 @@ def test_dsr_uses_the_trial_count(runs, tmp_path):
     pytest.importorskip("duckdb")
     from research.analytics import stats as S
     from research.report.load import load_run
-    from research.report.tearsheet import honesty
+    from research.report.tearsheet import honesty, own_active
 
     folder = runs[SIG]
     rng = np.random.default_rng(1)
     sharpes = rng.normal(0.0, 0.4, 30)
     db = make_trials(tmp_path / "t.duckdb", [(SIG, f"p{i}", float(s)) for i, s in enumerate(sharpes)])
     h = honesty(load_run(folder), db)
-    sr, n, skew, kurt = S.sharpe_moments(pd.read_parquet(folder / "returns.parquet").iloc[:, 0])
+    basis, active = own_active(load_run(folder))
+    assert basis == "EW_SECTORS" and h.basis == "active return against EW_SECTORS"  # a long-only sector book
+    sr, n, skew, kurt = S.sharpe_moments(active.dropna())
     var = np.var(sharpes, ddof=1) / 252
     assert h.n_trials == 30
     assert h.dsr == pytest.approx(S.deflated_sharpe_ratio(sr, n, skew, kurt, 30, var), rel=1e-12)
@@ -342,7 +344,7 @@ def test_dsr_uses_the_trial_count(runs, tmp_path):
     assert (h.lower, h.upper) == (ci.lower, ci.upper)
 
     one = html_of(folder).split("<section id='statistics'")[1].split("</section>")[0]
-    assert "single trial" in one and "No sweep heatmap" in one
+    assert "counted as the 3 configurations of the strategy&#x27;s declared grid" in one and "No sweep heatmap" in one
 
     # a sweep in the run folder: drawn, and its size is the trial count when there is no trial log
     copy = copy_run(folder, tmp_path / "swept")
@@ -399,3 +401,27 @@ def test_run_error_after_the_tearsheet_child_started_leaves_a_whole_tearsheet(ma
     with pytest.raises(OSError, match="No space left"):
         run_strategy(SIG, market, out=tmp_path / "run", pdf=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # neither the run folder nor a temporary one
+
+
+def test_a_run_is_judged_on_its_active_return_with_at_least_its_grid_as_trials(tmp_path):
+    """A timing book: judged against SPY x its average exposure, deflated by its declared grid when no trial log
+    exists (never 1 trial when a grid exists)."""
+    import strategies
+    from research.data.synthetic import make_market
+    from research.report.load import load_run
+    from research.report.tearsheet import grid_size, honesty, own_active
+    from research.run import run_strategy
+
+    strat = strategies.get("leverage_regime")
+    out = run_strategy(strat, make_market(), out=tmp_path / "lr", tearsheet=False)
+    rec = load_run(out.folder)
+    basis, active = own_active(rec)
+    expo = float(rec.net.reindex(active.index).mean())
+    assert basis.startswith("SPY x ") and 0.3 < expo < 1.0
+    r = rec.returns.dropna()
+    r = r.loc[r.ne(0).idxmax():]
+    np.testing.assert_allclose(active, r - expo * rec.benchmarks["SPY"].reindex(r.index), rtol=0, atol=1e-15)
+    h = honesty(rec, tmp_path / "no-log.duckdb")
+    declared = int(np.prod([len(v) for v in strat.grid.values()]))
+    assert grid_size(rec) == declared == h.n_trials > 1 and "declared grid" in h.trials_source
+    assert h.dsr < h.psr  # deflated by the grid

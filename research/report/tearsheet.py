@@ -163,6 +163,38 @@ class Honesty:
     n_obs: int
     skew: float
     kurtosis: float
+    basis: str = "raw returns"  # what PSR and DSR judge: the active return against the strategy's own benchmark
+    active_sharpe: float = float("nan")  # annualised Sharpe of that active return (information ratio)
+    active_return: float = float("nan")  # its annualised mean
+
+
+def own_active(rec: RunRecord) -> tuple[str, pd.Series | None]:
+    """(benchmark name, daily active returns from the first traded session) against the strategy's own benchmark:
+    EW_SECTORS for long-only sector books, SPY times the average net exposure for SPY timing books, zero for
+    dollar-neutral and long-short books (their return is already active); (raw, None) when unknown."""
+    from research.data.universe import MARKET, SECTOR_ETFS
+
+    r = rec.returns.dropna()
+    traded = r.ne(0.0)
+    if not traded.any():
+        return "raw returns", None
+    r = r.loc[traded.idxmax():]
+    mode, cols = rec.config.get("mode"), [str(c) for c in rec.target.columns]
+    b = rec.benchmarks
+    if mode == "long_only" and cols and set(cols) <= set(SECTOR_ETFS) and "EW_SECTORS" in b:
+        return "EW_SECTORS", r - b["EW_SECTORS"].reindex(r.index)
+    if mode == "timing" and cols == [MARKET] and MARKET in b and len(rec.net):
+        expo = float(rec.net.reindex(r.index).mean())
+        return f"{MARKET} x {expo:.2f} (its average exposure)", r - expo * b[MARKET].reindex(r.index)
+    if mode in ("dollar_neutral", "long_short"):
+        return "zero (a dollar-neutral book's return is active)", r
+    return "raw returns", None
+
+
+def grid_size(rec: RunRecord) -> int:
+    """The number of configurations the strategy's declared grid holds (1 without one)."""
+    grid = rec.config.get("grid") or {}
+    return int(np.prod([max(len(v), 1) for v in grid.values()])) if grid else 1
 
 
 def honesty(rec: RunRecord, trials_db: Path | None = None) -> Honesty:
@@ -179,11 +211,14 @@ def honesty(rec: RunRecord, trials_db: Path | None = None) -> Honesty:
     for col in rec.benchmarks.columns:
         if (c := sharpe_ci(rec.benchmarks[col].reindex(r.index))) is not None:
             bench[str(col)] = (c.estimate, c.lower, c.upper)
-    sr, n, skew, kurt = S.sharpe_moments(r)
+    basis, active = own_active(rec)
+    judged = active.dropna() if active is not None else r
+    sr, n, skew, kurt = S.sharpe_moments(judged)
     psr = S.probabilistic_sharpe_ratio(sr, n, skew, kurt) if np.isfinite(sr) else nan
     data_hash = (rec.provenance or {}).get("data_hash") or None
     found = trial_stats(rec.name, trials_db, data_hash=data_hash)
     db = trials_path(trials_db)
+    declared = grid_size(rec)
     if found is not None:
         n_trials, var = found
         source = f"trial log {db} ({n_trials} configurations of {rec.name} on these inputs)"
@@ -192,15 +227,28 @@ def honesty(rec: RunRecord, trials_db: Path | None = None) -> Honesty:
         source = f"sweep.parquet in the run folder ({n_trials} configurations; no trial log at {db})"
     else:
         n_trials, var = 1, nan
-        source = (f"no trial log at {db} and no sweep.parquet: counted as a single trial, so DSR equals PSR. "
-                  "If other configurations were tried, this overstates the evidence.")
+        source = f"no trial log at {db} and no sweep.parquet"
+    if n_trials < declared:
+        # at least the declared grid: its configurations are the trials the declaration invites. Without their
+        # Sharpe ratios, their spread is the one skill-free trials would show: 1/n per period (each estimated
+        # Sharpe's sampling variance), a standard null (Bailey and Lopez de Prado 2014).
+        n_trials, var = declared, (var if np.isfinite(var) and var > 0 else 1.0 / max(n, 1))
+        source += (f"; counted as the {declared:,} configurations of the strategy's declared grid, whose Sharpe "
+                   "spread is taken as that of skill-free trials (1/n per period)")
+    elif n_trials == 1:
+        source += ": counted as a single trial, so DSR equals PSR; if other configurations were tried, this "\
+                  "overstates the evidence"
     if n_trials > 1 and np.isfinite(var) and var > 0 and np.isfinite(sr):
         dsr = S.deflated_sharpe_ratio(sr, n, skew, kurt, n_trials, var)
         hurdle = S.expected_max_sharpe(n_trials, var) * math.sqrt(M.PERIODS)
     else:
         dsr, hurdle = psr, 0.0
     sr_std = math.sqrt(var * M.PERIODS) if n_trials > 1 and np.isfinite(var) else nan
-    return Honesty(est, lo, hi, block, bench, psr, dsr, int(n_trials), source, sr_std, hurdle, n, skew, kurt)
+    act_sr = float(sr * math.sqrt(M.PERIODS)) if active is not None and np.isfinite(sr) else nan
+    act_ret = float(judged.mean() * M.PERIODS) if active is not None and len(judged) else nan
+    basis_text = f"active return against {basis}" if active is not None else "raw returns"
+    return Honesty(est, lo, hi, block, bench, psr, dsr, int(n_trials), source, sr_std, hurdle, n, skew, kurt,
+                   basis_text, act_sr, act_ret)
 
 
 def _signal_frame(rec: RunRecord) -> tuple[pd.DataFrame | None, str]:
@@ -238,8 +286,9 @@ def _kpis(ctx: Context) -> Raw:
         ("Max drawdown", fmt(m.get("max_drawdown"), "pct", 1), f"SPY {fmt(spy.get('max_drawdown'), 'pct', 1)}",
          None),
         ("Volatility", fmt(m.get("volatility"), "pct", 1), f"SPY {fmt(spy.get('volatility'), 'pct', 1)}", None),
-        ("Beta to SPY", fmt(m.get("beta")), f"alpha {fmt(m.get('alpha'), 'pct')} / yr", None),
-        ("Deflated Sharpe", fmt(h.dsr, "pct", 0), f"PSR {fmt(h.psr, 'pct', 0)}, {h.n_trials} trial(s)", None),
+        ("Active vs benchmark", fmt(h.active_return, "pct"), f"information ratio {fmt(h.active_sharpe)}; "
+         f"{h.basis.removeprefix('active return against ')}", h.active_return),
+        ("Deflated Sharpe prob.", fmt(h.dsr, "pct", 0), f"of the active return; {h.n_trials:,} trial(s)", None),
     ]
     return kpi_strip(tiles)
 
@@ -509,8 +558,10 @@ def _statistics(ctx: Context) -> Section:
          f"{verdict_ci}"),
         ("Bootstrap", f"stationary bootstrap (Politis-Romano), expected block {h.block} sessions, {BOOT_N} "
          f"resamples, seed {BOOT_SEED}"),
-        ("Probabilistic Sharpe (PSR)", f"{fmt(h.psr, 'pct', 1)} probability that the true Sharpe ratio is above 0 "
-         f"(skew {fmt(h.skew)}, kurtosis {fmt(h.kurtosis)}, {h.n_obs:,} daily returns)"),
+        ("What is judged", f"the {h.basis} (annualised {fmt(h.active_return, 'pct')}, information ratio "
+         f"{fmt(h.active_sharpe)}): an edge is performance beyond what the benchmark gives for free"),
+        ("Probabilistic Sharpe (PSR)", f"{fmt(h.psr, 'pct', 1)} probability that the true Sharpe ratio of the "
+         f"{h.basis} is above 0 (skew {fmt(h.skew)}, kurtosis {fmt(h.kurtosis)}, {h.n_obs:,} daily returns)"),
         ("Trials", f"{h.n_trials}: {h.trials_source}"),
     ]
     if h.n_trials > 1:
@@ -521,10 +572,12 @@ def _statistics(ctx: Context) -> Section:
     sec.add(KV(rows))
     passed = np.isfinite(h.dsr) and h.dsr >= 0.95
     sec.add(Note(
-        (f"DSR {fmt(h.dsr, 'pct', 0)} >= 95%: the result survives the deflation for {h.n_trials} trial(s)."
+        (f"Deflated Sharpe probability {fmt(h.dsr, 'pct', 0)} >= 95%: the {h.basis} clears the deflation for "
+         f"{h.n_trials:,} trial(s)."
          if passed else
-         f"DSR {fmt(h.dsr, 'pct', 0)} < 95%: the evidence does not reach 95% confidence once sampling error "
-         f"and {h.n_trials} trial(s) are accounted for."), "ok" if passed else "warn"))
+         f"Deflated Sharpe probability {fmt(h.dsr, 'pct', 0)} < 95%: the {h.basis} does not reach 95% "
+         f"confidence once sampling error and {h.n_trials:,} trial(s) are accounted for."),
+        "ok" if passed else "warn"))
     if h.n_trials == 1:
         sec.add(Note("Only one trial is on record. Record every configuration you tried (results/trials.duckdb, "
                      "table trials(strategy, params, sharpe, ...)) and the tear sheet deflates by that count.",

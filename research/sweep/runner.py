@@ -338,20 +338,20 @@ def analyse(result: SweepResult, *, db: Any = None, use_log: bool = True, n_boot
     psr = S.probabilistic_sharpe_ratio(sr, n_obs, skew, kurt)
     dsr = S.deflated_sharpe_ratio(sr, n_obs, skew, kurt, max(n_trials, 1), max(var, 0.0))
     sr0 = S.expected_max_sharpe(max(n_trials, 1), max(var, 0.0)) * math.sqrt(PERIODS)
-    scored = result.scored_returns()
+    raw = result.scored_returns()
+    best_returns = raw[best].dropna().to_numpy()  # from its own first trade
+    scored = raw.loc[raw.notna().any(axis=1)].fillna(0.0)  # a config is flat (0 active) before its first trade
+
     def cscv(ids: list[int]) -> Any:
         cols = [c for c in ids if c in scored.columns]
         return S.pbo(scored[cols].to_numpy(), n_splits=16) if len(cols) >= 2 and len(scored) >= 32 else None
 
     pbo, pbo_search = cscv(result.pbo_ids), cscv(result.search_ids)
-    boot = S.bootstrap_ci(scored[best].dropna().to_numpy(), "sharpe", n=n_boot, seed=seed)
+    boot = S.bootstrap_ci(best_returns, "sharpe", n=n_boot, seed=seed)
     family = [c for c in (result.spa_ids or result.search_ids) if c in scored.columns]
     spa = None
-    if spa_reps and family:
-        x = scored[family]
-        x = x.loc[x.notna().any(axis=1)].fillna(0.0)  # before a config's first trade it is flat: 0 active
-        if len(x) >= 10:
-            spa = S.spa_test(x.to_numpy(), 0.0, seed=seed, reps=spa_reps)
+    if spa_reps and family and len(scored) >= 10:
+        spa = S.spa_test(scored[family].to_numpy(), 0.0, seed=seed, reps=spa_reps)
     real = spa is not None and spa.consistent < SPA_LEVEL
     verdict = "real" if real else "likely luck"
     bench_text = (f"{result.benchmark} x each config's average exposure" if result.matched
