@@ -16,6 +16,7 @@ from research.data.synthetic import (
     MECHANISMS,
     PRICE_COLUMNS,
     Truth,
+    build_market,
     drift_window_returns,
     make_market,
     planted_signals,
@@ -409,3 +410,10 @@ def test_same_seed_same_bytes_whatever_the_cpu_offers(tmp_path):
     native = build({})
     plain = build(CPU_PLAIN | {"NUMBA_CACHE_DIR": str(tmp_path / "numba-generic")})
     assert native == plain
+
+
+def test_a_market_that_ends_before_an_etf_is_listed_has_no_prices_for_it():
+    """XLC (2018-06-19) and XLRE (2015-10-08) listed after the end: all NaN, the others priced, no error."""
+    m = build_market(0, 0.03, start="2005-01-03", end="2010-12-31")
+    assert m.prices.close["XLC"].isna().all() and m.prices.close["XLRE"].isna().all()
+    assert m.prices.close["SPY"].notna().all() and m.prices.open["XLK"].notna().all()
