@@ -211,6 +211,9 @@ def markdown(results: dict, plot: Path | None, where: Path) -> str:
             lines += [f"![scaling]({os.path.relpath(plot, where)})", ""]
     if results.get("errors"):
         lines += ["## Errors", "", *[f"- {e.splitlines()[0]}" for e in results["errors"]], ""]
+    calibration = Path(where) / "benchmarks" / "calibration.md"  # `make calibrate` writes it; kept across runs
+    if calibration.exists():
+        lines += [calibration.read_text().rstrip(), ""]
     return "\n".join(lines)
 
 

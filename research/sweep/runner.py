@@ -11,7 +11,7 @@ Verdict (`analyse`): **real** when Hansen's (2005) SPA test, over the active dai
 the search against the benchmark, rejects "no config beats the benchmark" at `SPA_LEVEL` (its consistent
 p-value); else **likely luck**. The whole search is the family, so the selection of the best is paid for; the
 test is studentized and resamples by the stationary bootstrap, keeping the configs' correlation. Calibrated by
-`benchmarks/calibration.py` (BENCHMARKS.md, calibration): with no edge it calls luck in >= 92% of seeds for
+`benchmarks/calibration.py` (BENCHMARKS.md, calibration): with no edge it calls luck in >= 97% of 100 seeds for
 every calibrated strategy. The deflated Sharpe probability (trials from the trial log: every config logged on
 these inputs), PBO by CSCV and a bootstrap interval of the selected config are reported beside it as
 diagnostics; they no longer decide. PBO in particular answers another question (does the in-sample ranking
