@@ -146,23 +146,25 @@ def since(s: pd.Series, higher: bool) -> dict[str, Any]:
     return {"since": _day(d), "weeks": int(round((w - d).days / 7)), "record": False, "first": _day(s.index[0])}
 
 
-def with_gaps(frame: pd.DataFrame) -> pd.DataFrame:
+def with_gaps(frame: pd.DataFrame, max_step: pd.Timedelta = MAX_STEP) -> pd.DataFrame:
     """`frame` (as_of x entity) with an all-NaN row a week after each reported week that is followed by a step
-    longer than MAX_STEP, so that changes and streaks do not span a missing week."""
+    longer than `max_step` (MAX_STEP for weekly data), so that changes and streaks do not span a missing week."""
     idx = pd.DatetimeIndex(frame.index)
     if len(idx) < 2:
         return frame
     step = idx[1:] - idx[:-1]
-    holes = idx[:-1][step > MAX_STEP] + pd.Timedelta(days=7)
+    holes = idx[:-1][step > max_step] + pd.Timedelta(days=7)
     return frame if holes.empty else frame.reindex(idx.union(holes))
 
 
-def level_facts(frame: pd.DataFrame, entity: str, week: pd.Timestamp) -> dict[str, Any] | None:
+def level_facts(frame: pd.DataFrame, entity: str, week: pd.Timestamp, max_step: pd.Timedelta = MAX_STEP
+                ) -> dict[str, Any] | None:
     """Value, weekly change, streak of rises/falls, percentiles and records of a level (leverage, a ratio, a
-    position); None when the entity has no value in `week`."""
+    position); None when the entity has no value in `week`. `max_step`: the longest step between two reports
+    that is not a missing report (a week for weekly data)."""
     if entity not in frame.columns or week not in frame.index or pd.isna(frame.at[week, entity]):
         return None
-    col = with_gaps(frame[[entity]].loc[:week].dropna())
+    col = with_gaps(frame[[entity]].loc[:week].dropna(), max_step)
     s = col[entity].dropna()
     diff = col.diff()
     change = diff.at[week, entity]
@@ -175,11 +177,13 @@ def level_facts(frame: pd.DataFrame, entity: str, week: pd.Timestamp) -> dict[st
     }
 
 
-def flow_facts(flows: pd.DataFrame, entity: str, week: pd.Timestamp) -> dict[str, Any] | None:
-    """Net flow, its buying/selling streak and how large it is against earlier weeks of the same sign."""
+def flow_facts(flows: pd.DataFrame, entity: str, week: pd.Timestamp, max_step: pd.Timedelta = MAX_STEP
+               ) -> dict[str, Any] | None:
+    """Net flow (or any signed change), its streak of one sign and how large it is against earlier weeks of the
+    same sign (`max_step` as in `level_facts`)."""
     if entity not in flows.columns or week not in flows.index or pd.isna(flows.at[week, entity]):
         return None
-    col = with_gaps(flows[[entity]].loc[:week].dropna())
+    col = with_gaps(flows[[entity]].loc[:week].dropna(), max_step)
     v = float(col.at[week, entity])
     streaks = sig.streak(col)[entity]
     streak = streaks.at[week]

@@ -20,11 +20,16 @@ if TYPE_CHECKING:
     from research.weekly.build import Brief
 
 TITLES = {"book": "Book", "sectors": "Sectors", "positioning": "Futures positioning (CFTC)",
-          "baskets": "Baskets", "models": "What the models say"}
+          "short_interest": "Short interest (FINRA)", "baskets": "Baskets", "models": "What the models say"}
+#: Further tables shown in a section after its own (a section: its key, then these keys, in order).
+MORE_TABLES = {"short_interest": ("short_etfs",), "baskets": ("basket_changes",)}
 STRIP_WEEKS = 26
 FLAG_TEXT = {"fresh_buying_under_owned": "fresh buying, under-owned", "crowded": "crowded",
              "hf_retail_divergence": "HF vs retail"}
 BAND_WEEKS = 156
+#: Table columns rendered as text (left-aligned, not as numbers).
+TEXT_COLUMNS = ("flags", "largest since", "since", "group", "week", "weights", "change", "signal", "tear sheet",
+                "record", "decided", "from", "sector", "report", "move", "at report")
 
 
 def _f(v: Any, fmt: str = "{:,.1f}") -> str:
@@ -100,6 +105,43 @@ def basket_table(b: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("period")
 
 
+def short_table(si: dict[str, Any]) -> pd.DataFrame:
+    rows = []
+    for r in si["rows"]:
+        lg = r["largest"]
+        p = r["change_pct_percentile"]
+        q = r["median_dtc_percentile"] or {}
+        rows.append({"sector": r["sector"], "rank": str(r["rank"]), "short $bn": _f(r["si_usd"] and r["si_usd"] / 1e9,
+                                                                               "{:,.1f}"),
+                     "change %": _f(r["change_pct"], "{:+.1f}"), "streak": _f(r["streak"], "{:+d}"),
+                     "change pct 1y": _p(p.get("1y")), "change pct 3y": _p(p.get("3y")),
+                     "largest since": lg["since"] or ("data start" if lg["record"] else ""),
+                     "median dtc": _f(r["median_dtc"], "{:.2f}"), "dtc rank": _f(r.get("dtc_rank"), "{:d}"),
+                     "dtc pct 1y": _p(q.get("1y")), "dtc pct 3y": _p(q.get("3y")),
+                     "names": _f(r["names"], "{:.0f}"), "priced": _f(r["priced_share"], "{:.0%}")})
+    return pd.DataFrame(rows).set_index("sector")
+
+
+def short_etf_table(si: dict[str, Any]) -> pd.DataFrame:
+    rows = [{"ETF": e["ticker"], "sector": e["sector"], "report": e["report"],
+             "shares short (m)": _f(e["shares"] / 1e6, "{:,.1f}"), "short $bn": _f(e["usd"] and e["usd"] / 1e9,
+                                                                                  "{:,.2f}"),
+             "change %": _f(e["change_pct"], "{:+.1f}"), "days to cover": _f(e["days_to_cover"], "{:.2f}"),
+             "dtc pct 1y": _p((e["days_to_cover_percentile"] or {}).get("1y")),
+             "dtc pct 3y": _p((e["days_to_cover_percentile"] or {}).get("3y"))} for e in si["etfs"]]
+    return pd.DataFrame(rows).set_index("ETF")
+
+
+def basket_change_table(ch: dict[str, Any]) -> pd.DataFrame:
+    rows = [{"name": e["symbol"], "move": "entered", "rank": str(e["rank"]),
+             "days to cover": _f(e["days_to_cover"], "{:.2f}"), "at report": ch["report"]}
+            for e in ch.get("entered", [])]
+    rows += [{"name": e["symbol"], "move": "left", "rank": str(e["previous_rank"]),
+              "days to cover": _f(e["previous_days_to_cover"], "{:.2f}"), "at report": ch["previous"]}
+             for e in ch.get("left", [])]
+    return pd.DataFrame(rows, columns=["name", "move", "rank", "days to cover", "at report"]).set_index("name")
+
+
 def model_table(models: dict[str, Any]) -> pd.DataFrame:
     rows = []
     for m in models["models"]:
@@ -125,6 +167,13 @@ def tables(b: Brief) -> dict[str, pd.DataFrame]:
         out["positioning"] = positioning_table(f["positioning"])
     if (f.get("baskets") or {}).get("periods"):
         out["baskets"] = basket_table(f["baskets"])
+    if f.get("short_interest"):
+        out["short_interest"] = short_table(f["short_interest"])
+        if f["short_interest"]["etfs"]:
+            out["short_etfs"] = short_etf_table(f["short_interest"])
+    ch = f.get("most_short_changes")
+    if ch and (ch.get("entered") or ch.get("left")):
+        out["basket_changes"] = basket_change_table(ch)
     if (f.get("models") or {}).get("models"):
         out["models"] = model_table(f["models"])
     return out
@@ -149,12 +198,13 @@ def markdown(b: Brief) -> str:
     tabs = tables(b)
     for key, title in TITLES.items():
         sents = b.sentences.get(key, [])
-        if not sents and key not in tabs:
+        keys = [k for k in (key, *MORE_TABLES.get(key, ())) if k in tabs]
+        if not sents and not keys:
             continue
         out += [f"## {title}", ""]
         out += [f"- {s}" for s in sents]
-        if key in tabs:
-            out += ["", md_table(tabs[key])]
+        for k in keys:
+            out += ["", md_table(tabs[k])]
         out.append("")
     if b.weeks is not None and not b.weeks.empty:
         out += ["## Week by week", "", md_table(b.weeks), ""]
@@ -263,17 +313,14 @@ def document(b: Brief) -> Any:
     tabs = tables(b)
     for key, title in TITLES.items():
         sents = b.sentences.get(key, [])
-        if not sents and key not in tabs:
+        keys = [k for k in (key, *MORE_TABLES.get(key, ())) if k in tabs]
+        if not sents and not keys:
             continue
         sec = Section(key, title, pdf_new_page=False)
         sec.add(*(Note(s) for s in sents))
-        if key in tabs:
-            t = tabs[key]
-            sec.add(Table(t, text=tuple(c for c in t.columns if c in ("flags", "largest since", "since", "group",
-                                                                       "week", "weights", "change", "signal",
-                                                                       "tear sheet", "record", "decided",
-                                                                       "from")),
-                          pdf_records=key == "models"))
+        for k in keys:
+            t = tabs[k]
+            sec.add(Table(t, text=tuple(c for c in t.columns if c in TEXT_COLUMNS), pdf_records=k == "models"))
         for fig in b.figures.get(key, []):
             sec.add(fig)
         secs.append(sec)
