@@ -192,7 +192,8 @@ def test_real_baskets_and_most_short_changes(real, shared_data, tmp_path):
     assert b.sentences["baskets"][0].startswith("The VIP basket ")
     assert b.sentences["baskets"][1].startswith("At the FINRA report of 2025-07-15 (published 2025-07-25), ")
     md = (tmp_path / "brief.md").read_text()
-    assert "| name | move | rank | days to cover | at report |" in md
+    assert "| move | report | count | names (days to cover) |" in md
+    assert f"| left | 2025-06-30 | {len(ch['left'])} | " in md
     # before the 2025-07-15 report's publication (2025-07-25 18:00) the brief reads the 2025-06-30 one
     early = brief(real, as_of="2025-07-25 17:59", models=False, formats=())
     assert early.facts["most_short_changes"]["report"] == "2025-06-30"
@@ -251,3 +252,10 @@ def test_real_look_ahead(real):
     moved = brief(bent, as_of="2025-07-25 18:00", models=False, formats=())
     assert moved.facts["short_interest"] != moved_base.facts["short_interest"]
     assert moved.facts["most_short_changes"] != moved_base.facts["most_short_changes"]
+
+
+def test_a_spread_under_five_hundredths_of_a_point_reads_as_a_match():
+    b = {"periods": {"1w": {"from": "2025-07-23", "vip": 0.0194, "most_short": 0.0195, "spread": -0.0001},
+                     "1m": {"from": "2025-06-30", "vip": 0.05, "most_short": 0.02, "spread": 0.03}}}
+    assert prose.basket_sentences(b) == ["The VIP basket matched the Most Short basket over the week and beat it by "
+                                         "3.0 points over the month (VIP +1.9%, Most Short +1.9% over the week)."]

@@ -238,7 +238,7 @@ def basket_sentences(b: dict[str, Any] | None) -> list[str]:
         return []
     clauses = []
     for k, p in b["periods"].items():
-        d = p["spread"] * 100
+        d = round(p["spread"] * 100, 1)  # a spread under 0.05 points reads as a match, not "lagged by 0.0"
         verb = "beat" if d > 0 else "lagged" if d < 0 else "matched"
         amount = f" by {abs(d):.1f} points" if d else ""
         clauses.append(f"{verb} it{amount} {PERIOD_TEXT[k]}")

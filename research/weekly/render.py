@@ -29,7 +29,7 @@ FLAG_TEXT = {"fresh_buying_under_owned": "fresh buying, under-owned", "crowded":
 BAND_WEEKS = 156
 #: Table columns rendered as text (left-aligned, not as numbers).
 TEXT_COLUMNS = ("flags", "largest since", "since", "group", "week", "weights", "change", "signal", "tear sheet",
-                "record", "decided", "from", "sector", "report", "move", "at report")
+                "record", "decided", "from", "sector", "report", "names (days to cover)", "names (priced)")
 
 
 def _f(v: Any, fmt: str = "{:,.1f}") -> str:
@@ -106,26 +106,27 @@ def basket_table(b: dict[str, Any]) -> pd.DataFrame:
 
 
 def short_table(si: dict[str, Any]) -> pd.DataFrame:
+    """One row per sector (percentile columns: three years; the JSON has one, three and five)."""
     rows = []
     for r in si["rows"]:
         lg = r["largest"]
-        p = r["change_pct_percentile"]
         q = r["median_dtc_percentile"] or {}
-        rows.append({"sector": r["sector"], "rank": str(r["rank"]), "short $bn": _f(r["si_usd"] and r["si_usd"] / 1e9,
-                                                                               "{:,.1f}"),
+        share = "" if r["priced_share"] is None else f" ({r['priced_share']:.0%})"
+        rows.append({"sector": r["sector"], "rank": str(r["rank"]),
+                     "short $bn": _f(None if r["si_usd"] is None else r["si_usd"] / 1e9, "{:,.1f}"),
                      "change %": _f(r["change_pct"], "{:+.1f}"), "streak": _f(r["streak"], "{:+d}"),
-                     "change pct 1y": _p(p.get("1y")), "change pct 3y": _p(p.get("3y")),
+                     "change pct 3y": _p(r["change_pct_percentile"].get("3y")),
                      "largest since": lg["since"] or ("data start" if lg["record"] else ""),
                      "median dtc": _f(r["median_dtc"], "{:.2f}"), "dtc rank": _f(r.get("dtc_rank"), "{:d}"),
-                     "dtc pct 1y": _p(q.get("1y")), "dtc pct 3y": _p(q.get("3y")),
-                     "names": _f(r["names"], "{:.0f}"), "priced": _f(r["priced_share"], "{:.0%}")})
+                     "dtc pct 3y": _p(q.get("3y")),
+                     "names (priced)": _f(r["names"], "{:.0f}") + share})
     return pd.DataFrame(rows).set_index("sector")
 
 
 def short_etf_table(si: dict[str, Any]) -> pd.DataFrame:
     rows = [{"ETF": e["ticker"], "sector": e["sector"], "report": e["report"],
-             "shares short (m)": _f(e["shares"] / 1e6, "{:,.1f}"), "short $bn": _f(e["usd"] and e["usd"] / 1e9,
-                                                                                  "{:,.2f}"),
+             "shares short (m)": _f(e["shares"] / 1e6, "{:,.1f}"),
+             "short $bn": _f(None if e["usd"] is None else e["usd"] / 1e9, "{:,.2f}"),
              "change %": _f(e["change_pct"], "{:+.1f}"), "days to cover": _f(e["days_to_cover"], "{:.2f}"),
              "dtc pct 1y": _p((e["days_to_cover_percentile"] or {}).get("1y")),
              "dtc pct 3y": _p((e["days_to_cover_percentile"] or {}).get("3y"))} for e in si["etfs"]]
@@ -133,13 +134,14 @@ def short_etf_table(si: dict[str, Any]) -> pd.DataFrame:
 
 
 def basket_change_table(ch: dict[str, Any]) -> pd.DataFrame:
-    rows = [{"name": e["symbol"], "move": "entered", "rank": str(e["rank"]),
-             "days to cover": _f(e["days_to_cover"], "{:.2f}"), "at report": ch["report"]}
-            for e in ch.get("entered", [])]
-    rows += [{"name": e["symbol"], "move": "left", "rank": str(e["previous_rank"]),
-              "days to cover": _f(e["previous_days_to_cover"], "{:.2f}"), "at report": ch["previous"]}
-             for e in ch.get("left", [])]
-    return pd.DataFrame(rows, columns=["name", "move", "rank", "days to cover", "at report"]).set_index("name")
+    """Two rows, the names that entered (days to cover at this report) and left (at the previous report)."""
+    rows = [{"move": "entered", "report": ch["report"], "count": str(len(ch.get("entered", []))),
+             "names (days to cover)": ", ".join(f"{e['symbol']} {e['days_to_cover']:.1f}"
+                                                for e in ch.get("entered", []))},
+            {"move": "left", "report": ch["previous"], "count": str(len(ch.get("left", []))),
+             "names (days to cover)": ", ".join(f"{e['symbol']} {e['previous_days_to_cover']:.1f}"
+                                                for e in ch.get("left", []))}]
+    return pd.DataFrame(rows).set_index("move")
 
 
 def model_table(models: dict[str, Any]) -> pd.DataFrame:
