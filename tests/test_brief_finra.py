@@ -212,6 +212,9 @@ def test_real_short_interest_section(real):
     s = b.sentences["short_interest"]
     assert s[0].startswith("Short interest ") and "(FINRA report of 2025-07-15, published 2025-07-25)" in s[0]
     assert any(x.startswith("SPY short interest: 113.3m shares") for x in s)
+    # 13F: the second quarter's filings are due 2025-08-14, so the brief of 2025-07-30 reads the first quarter's
+    assert b.facts["crowding"]["quarter"] == "2025-03-31" and b.facts["crowding"]["previous"] is None
+    assert b.sentences["crowding"][0].startswith("In the 13F filings for the quarter ending 2025-03-31 (")
 
 
 def test_real_look_ahead(real):
@@ -259,3 +262,40 @@ def test_a_spread_under_five_hundredths_of_a_point_reads_as_a_match():
                      "1m": {"from": "2025-06-30", "vip": 0.05, "most_short": 0.02, "spread": 0.03}}}
     assert prose.basket_sentences(b) == ["The VIP basket matched the Most Short basket over the week and beat it by "
                                          "3.0 points over the month (VIP +1.9%, Most Short +1.9% over the week)."]
+
+
+def thirteenf_rows() -> pd.DataFrame:
+    """Two quarters: Information Technology crowding 2.0 then 2.2 (weight 0.38 -> 0.37), Health Care 0.2 (weight
+    0.07 -> 0.082), Energy 0.5 (weight 0.05 both); 196 funds in the second quarter."""
+    q = pd.to_datetime(["2025-09-30", "2025-12-31"])
+    pub = pd.to_datetime(["2025-11-14 17:30", "2026-02-17 17:30"])
+    vals = {"Information Technology": ((2.0, 0.38, 20), (2.2, 0.37, 20)), "Health Care": ((0.2, 0.07, 2),
+            (0.2, 0.082, 2)), "Energy": ((0.5, 0.05, 1), (0.5, 0.05, 1))}
+    rows = []
+    for i in range(2):
+        rows.append((q[i], pub[i], "BOOK", "hf_funds", 190.0 + 6 * i))
+        for s, v in vals.items():
+            c, w, n = v[i]
+            rows += [(q[i], pub[i], s, "hf_crowding", c), (q[i], pub[i], s, "hf_weight", w),
+                     (q[i], pub[i], s, "hf_top10_share", c / 10), (q[i], pub[i], s, "hf_vip_count", float(n))]
+    out = pd.DataFrame(rows, columns=["as_of", "available_at", "entity", "metric", "value"])
+    return out.assign(source="13f", units="")
+
+
+def test_thirteenf_crowding_facts_and_sentences():
+    from research.weekly.crowding import crowding_section
+
+    panel = thirteenf_rows()
+    c = crowding_section(F.public(panel, pd.Timestamp("2026-02-17 17:30")))
+    assert (c["quarter"], c["previous"], c["funds"]) == ("2025-12-31", "2025-09-30", 196.0)
+    assert [r["sector"] for r in c["rows"]] == ["Information Technology", "Energy", "Health Care"]
+    assert c["rows"][0]["weight_change"] == pytest.approx(-1.0) and c["rows"][2]["weight_change"] == pytest.approx(1.2)
+    assert prose.crowding_sentences(c) == [
+        "In the 13F filings for the quarter ending 2025-12-31 (196 funds, public 2026-02-17), hedge funds' ten largest "
+        "positions were most crowded in Information Technology (2.2 per fund, 20 VIP names), Energy (0.5 per fund, "
+        "1 VIP name) and Health Care (0.2 per fund, 2 VIP names).",
+        "Since the quarter ending 2025-09-30, their sector weight rose most in Health Care (+1.2 points to 8.2%) and "
+        "fell most in Information Technology (-1.0 points to 37.0%)."]
+    early = crowding_section(F.public(panel, pd.Timestamp("2026-02-17 17:29")))  # before the filing deadline
+    assert early["quarter"] == "2025-09-30" and early["previous"] is None and len(prose.crowding_sentences(early)) == 1
+    assert crowding_section(panel.iloc[:0]) is None

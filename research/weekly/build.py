@@ -19,6 +19,7 @@ from research.data.market import MarketData
 from research.errors import DataError
 from research.weekly import facts as F
 from research.weekly import prose, shorts
+from research.weekly.crowding import crowding_section
 
 PERCENTILE_TEXT = ("the share of the previous N weekly values (as_of in [week - 7N days, week), this week "
                    "excluded) strictly below this week's value, N = 52 / 156 / 260 for 1 / 3 / 5 years; given only "
@@ -137,6 +138,8 @@ def _notes(facts: dict[str, Any], inputs: Inputs) -> list[str]:
         if si["missing"]:
             out.append(f"Short interest: no FINRA sector figure at the {si['report']} report for "
                        f"{', '.join(si['missing'])}.")
+    if facts.get("crowding") is None:
+        out.append("Hedge-fund crowding: no 13F filings public by the as-of (a data folder's 13f/).")
     ch = facts.get("most_short_changes")
     if ch is None and inputs.tables.get("basket_members") is not None:
         out.append("Most-short basket changes: no FINRA report public by the as-of.")
@@ -250,6 +253,7 @@ def brief(data: MarketData | str | Path = "synthetic", *, as_of: str | pd.Timest
     at = F.moment(as_of, inputs.latest())
     facts = F.headline(inputs.panel, inputs.close, at)
     facts["short_interest"] = shorts.short_interest_section(F.public(inputs.panel, at))
+    facts["crowding"] = crowding_section(F.public(inputs.panel, at))
     facts["most_short_changes"] = shorts.basket_changes(inputs.tables.get("basket_members"),
                                                         inputs.tables.get("basket_coverage"), at)
     facts["data"] = inputs.name

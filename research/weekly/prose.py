@@ -278,6 +278,7 @@ def sentences(facts: dict[str, Any]) -> dict[str, list[str]]:
         "sectors": sector_sentences(facts.get("sectors"), None if g is None else g["pct"]),
         "positioning": positioning_sentences(facts.get("positioning")),
         "short_interest": short_interest_sentences(facts.get("short_interest")),
+        "crowding": crowding_sentences(facts.get("crowding")),
         "baskets": basket_sentences(facts.get("baskets")) + basket_change_sentences(facts.get("most_short_changes")),
         "models": model_sentences(facts.get("models")),
     }
@@ -390,4 +391,28 @@ def basket_change_sentences(ch: dict[str, Any] | None) -> list[str]:
         if cov["missing"]:
             text += f"; without: {', '.join(cov['missing'])} (left out of the basket, never filled)"
         out.append(text + ".")
+    return out
+
+
+def crowding_sentences(c: dict[str, Any] | None) -> list[str]:
+    """'In the 13F filings for the quarter ending 2025-12-31 (196 funds, public 2026-02-17), hedge funds' ten largest
+    positions were most crowded in Information Technology (2.2 per fund, 20 VIP names), ...'."""
+    if not c or not c["rows"]:
+        return []
+    funds = f"{c['funds']:.0f} funds, " if c["funds"] is not None else ""
+    top = [f"{r['sector']} ({r['crowding']:.1f} per fund" + (
+        f", {r['vip_count']:.0f} VIP name{'' if r['vip_count'] == 1 else 's'})" if r["vip_count"] is not None
+        else ")") for r in c["rows"][:3]]
+    out = [f"In the 13F filings for the quarter ending {c['quarter']} ({funds}public {c['published'][:10]}), hedge "
+           f"funds' ten largest positions were most crowded in {names(top)}."]
+    moved = [r for r in c["rows"] if r["weight_change"] is not None and r["weight"] is not None]
+    if moved:
+        up, down = max(moved, key=lambda r: r["weight_change"]), min(moved, key=lambda r: r["weight_change"])
+        bits = []
+        if up["weight_change"] > 0:
+            bits.append(f"rose most in {up['sector']} ({up['weight_change']:+.1f} points to {up['weight']:.1%})")
+        if down["weight_change"] < 0:
+            bits.append(f"fell most in {down['sector']} ({down['weight_change']:+.1f} points to {down['weight']:.1%})")
+        if bits:
+            out.append(f"Since the quarter ending {c['previous']}, their sector weight " + " and ".join(bits) + ".")
     return out

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from research.weekly.build import Brief
 
 TITLES = {"book": "Book", "sectors": "Sectors", "positioning": "Futures positioning (CFTC)",
-          "short_interest": "Short interest (FINRA)", "baskets": "Baskets", "models": "What the models say"}
+          "short_interest": "Short interest (FINRA)", "crowding": "Hedge-fund crowding (13F)", "baskets": "Baskets",
+          "models": "What the models say"}
 #: Further tables shown in a section after its own (a section: its key, then these keys, in order).
 MORE_TABLES = {"short_interest": ("short_etfs",), "baskets": ("basket_changes",)}
 STRIP_WEEKS = 26
@@ -133,6 +134,14 @@ def short_etf_table(si: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("ETF")
 
 
+def crowding_table(c: dict[str, Any]) -> pd.DataFrame:
+    rows = [{"sector": r["sector"], "rank": str(r["rank"]), "top-10 names per fund": _f(r["crowding"], "{:.2f}"),
+             "share of top-10 slots": _f(r["top10_share"], "{:.1%}"), "weight": _f(r["weight"], "{:.1%}"),
+             "weight change (pts)": _f(r["weight_change"], "{:+.1f}"), "VIP names": _f(r["vip_count"], "{:.0f}")}
+            for r in c["rows"]]
+    return pd.DataFrame(rows).set_index("sector")
+
+
 def basket_change_table(ch: dict[str, Any]) -> pd.DataFrame:
     """Two rows, the names that entered (days to cover at this report) and left (at the previous report)."""
     rows = [{"move": "entered", "report": ch["report"], "count": str(len(ch.get("entered", []))),
@@ -173,6 +182,8 @@ def tables(b: Brief) -> dict[str, pd.DataFrame]:
         out["short_interest"] = short_table(f["short_interest"])
         if f["short_interest"]["etfs"]:
             out["short_etfs"] = short_etf_table(f["short_interest"])
+    if f.get("crowding"):
+        out["crowding"] = crowding_table(f["crowding"])
     ch = f.get("most_short_changes")
     if ch and (ch.get("entered") or ch.get("left")):
         out["basket_changes"] = basket_change_table(ch)
