@@ -200,7 +200,10 @@ def test_real_baskets_and_most_short_changes(real, shared_data, tmp_path):
 
 
 def test_real_short_interest_section(real):
-    b = brief(real, as_of="2025-07-30", models=False, formats=())
+    b = brief(real, as_of="2025-07-30", models=False, formats=(), weeks=3)
+    es = b.facts["positioning"]["lev_money_net_pct_oi"]["markets"]["SPY"]  # the week table computes ES alone
+    assert b.weeks.iloc[-1]["lev funds ES %OI"] == f"{es['value']:.1f}" and len(b.weeks) == 3
+    assert b.weeks.iloc[-1]["ES pct 3y"] == f"{es['percentile']['3y']['pct']:.0f}"
     si = b.facts["short_interest"]
     assert si["report"] == "2025-07-15" and si["published"].startswith("2025-07-25 18:00")
     assert si["reported"] == 11 and [r["rank"] for r in si["rows"]] == list(range(1, 12))

@@ -176,7 +176,7 @@ def week_table(inputs: Inputs, at: pd.Timestamp, n: int) -> pd.DataFrame:
     rows = []
     for w in weeks:
         when = min(pd.Timestamp(base.loc[base["as_of"] == w, "available_at"].max()), at)
-        h = F.headline(inputs.panel, inputs.close, when)
+        h = F.headline(inputs.panel, inputs.close, when, markets=("SPY",))  # the table shows ES alone
         row: dict[str, Any] = {"week": F._day(w), "published": str(when)}
         book = h.get("book") or {}
         fl = book.get("flow")

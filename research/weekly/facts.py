@@ -323,15 +323,18 @@ def sector_section(prime: Prime, week: pd.Timestamp, gross_pct_3y: float | None)
             "reported": int(len(now)), "missing": [s for s in SECTORS if s not in now.index]}
 
 
-def positioning_section(panel: pd.DataFrame) -> dict[str, Any] | None:
-    """CFTC futures positioning: each market's net position as a share of open interest, by trader group."""
+def positioning_section(panel: pd.DataFrame, markets: Iterable[str] | None = None) -> dict[str, Any] | None:
+    """CFTC futures positioning: each market's net position as a share of open interest, by trader group
+    (`markets`: only these markets' facts, e.g. for the week-by-week table; the week is still the latest any
+    market reported)."""
     out: dict[str, Any] = {}
+    keep = None if markets is None else set(markets)
     for metric, who in POSITIONING.items():
         hist = history(panel, metric, [*FUTURES, *SECTOR_ETFS])
         if hist.empty:
             continue
         week = hist.dropna(how="all").index.max()
-        facts = {e: level_facts(hist, e, week) for e in hist.columns}
+        facts = {e: level_facts(hist, e, week) for e in hist.columns if keep is None or e in keep}
         out[metric] = {"who": who, "as_of": _day(week), "markets": {e: f for e, f in facts.items() if f}}
     return out or None
 
@@ -382,8 +385,10 @@ def sources_section(panel: pd.DataFrame, close_end: pd.Timestamp | None, price_s
     return out
 
 
-def headline(panel: pd.DataFrame, close: pd.DataFrame | None, at: pd.Timestamp) -> dict[str, Any]:
-    """The book, sectors, positioning and basket facts of the brief at `at` (the models are separate)."""
+def headline(panel: pd.DataFrame, close: pd.DataFrame | None, at: pd.Timestamp,
+             markets: Iterable[str] | None = None) -> dict[str, Any]:
+    """The book, sectors, positioning (`markets`: only these) and basket facts of the brief at `at` (the models
+    are separate)."""
     panel = public(panel, at)
     prime = Prime.read(panel[panel["metric"].isin(PRIME_METRICS)])
     week = prime.week()
@@ -392,7 +397,7 @@ def headline(panel: pd.DataFrame, close: pd.DataFrame | None, at: pd.Timestamp) 
         out["book"] = book_section(prime, week)
         g = (out["book"]["levels"].get("gross_leverage") or {}).get("percentile", {}).get("3y")
         out["sectors"] = sector_section(prime, week, None if g is None else g["pct"])
-    out["positioning"] = positioning_section(panel[panel["metric"].isin(list(POSITIONING))])
+    out["positioning"] = positioning_section(panel[panel["metric"].isin(list(POSITIONING))], markets)
     if week is None and out["positioning"]:  # no prime book: the brief's week is the CFTC week
         out["week"] = max(b["as_of"] for b in out["positioning"].values())
     out["baskets"] = basket_section(close, at)
