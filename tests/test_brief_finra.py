@@ -220,6 +220,15 @@ def test_real_short_interest_section(real):
     assert b.sentences["crowding"][0].startswith("In the 13F filings for the quarter ending 2025-03-31 (")
 
 
+def test_real_model_inputs_are_those_public_at_the_decision(real):
+    """The default as-of is the latest CFTC week (2026) while the closes end in 2025-09: a timing model's inputs are
+    the values public at its last decision, not the newer ones."""
+    b = brief(real, formats=())
+    m = next(x for x in b.facts["models"]["models"] if x["strategy"] == "cot_leveraged_funds")
+    assert m["signal_kind"] == "inputs" and m["decided"] <= "2025-09-26" and b.facts["week"] >= "2026-01-01"
+    assert m["signal"] and all(k.rsplit("(", 1)[1][:10] <= m["decided"] for k in m["signal"])
+
+
 def test_real_look_ahead(real):
     """Perturb everything published after the as-of — FINRA panel rows and basket members by their publication,
     basket coverage by its rebalance close, CFTC rows, closes of later sessions — and the brief's JSON (models
