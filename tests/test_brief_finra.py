@@ -227,6 +227,9 @@ def test_real_model_inputs_are_those_public_at_the_decision(real):
     m = next(x for x in b.facts["models"]["models"] if x["strategy"] == "cot_leveraged_funds")
     assert m["signal_kind"] == "inputs" and m["decided"] <= "2025-09-26" and b.facts["week"] >= "2026-01-01"
     assert m["signal"] and all(k.rsplit("(", 1)[1][:10] <= m["decided"] for k in m["signal"])
+    assert "Short interest: the latest FINRA report public by the as-of is of 2025-07-15, published 377 days " \
+           "before it; nothing later is in the data." in b.notes
+    assert not any(n.startswith("Hedge-fund crowding: the latest") for n in b.notes)  # 2025 Q4, due 2026-02-17
 
 
 def test_real_look_ahead(real):

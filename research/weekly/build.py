@@ -29,6 +29,8 @@ STREAK_TEXT = ("consecutive reported weeks with the same sign (flows: net buying
 SHORT_TEXT = ("FINRA short interest, twice a month: the latest report public by the as-of; its change is since the "
               "previous report (sectors: at constant prices; ETFs: in shares); percentiles as above over the reports "
               "of the window; rank 1 = the largest rise.")
+#: A section whose latest publication is older than this (days before the as-of) says so: twice its cadence.
+STALE_DAYS = {"short_interest": 31, "crowding": 183}
 VINTAGE_TEXT = "each week's latest vintage public by the as-of moment; nothing published later is read."
 
 
@@ -135,11 +137,21 @@ def _notes(facts: dict[str, Any], inputs: Inputs) -> list[str]:
         out.append("Short interest: no FINRA short interest public by the as-of (a data folder's finra/).")
     else:
         si = facts["short_interest"]
+        age = (pd.Timestamp(facts["as_of"]) - pd.Timestamp(si["published"])).days
+        if age > STALE_DAYS["short_interest"]:
+            out.append(f"Short interest: the latest FINRA report public by the as-of is of {si['report']}, published "
+                       f"{age} days before it; nothing later is in the data.")
         if si["missing"]:
             out.append(f"Short interest: no FINRA sector figure at the {si['report']} report for "
                        f"{', '.join(si['missing'])}.")
     if facts.get("crowding") is None:
         out.append("Hedge-fund crowding: no 13F filings public by the as-of (a data folder's 13f/).")
+    else:
+        c = facts["crowding"]
+        age = (pd.Timestamp(facts["as_of"]) - pd.Timestamp(c["published"])).days
+        if age > STALE_DAYS["crowding"]:
+            out.append(f"Hedge-fund crowding: the latest 13F quarter public by the as-of ends {c['quarter']}, its "
+                       f"filings due {age} days before it; nothing later is in the data.")
     ch = facts.get("most_short_changes")
     if ch is None and inputs.tables.get("basket_members") is not None:
         out.append("Most-short basket changes: no FINRA report public by the as-of.")
