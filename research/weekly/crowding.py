@@ -15,10 +15,10 @@ from typing import Any
 
 import pandas as pd
 
+from research.data.thirteenf import SOURCE
 from research.data.universe import BOOK, SECTORS
 from research.weekly.facts import _day, _num, history
 
-SOURCE = "13f"
 MAX_STEP = pd.Timedelta(days=100)
 METRICS = ("hf_crowding", "hf_weight", "hf_top10_share", "hf_vip_count")
 

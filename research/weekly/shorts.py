@@ -26,12 +26,11 @@ from typing import Any
 import pandas as pd
 
 from research.data.calendar import decision_times
+from research.data.finra import SOURCE
 from research.data.universe import BASKET_MOST_SHORT, SECTOR_ETFS, SECTORS, TICKERS
-from research.weekly.facts import _day, _num, flow_facts, history, level_facts, percentile
+from research.weekly.facts import WINDOWS, _day, _num, flow_facts, history, level_facts, percentile
 
-SOURCE = "finra_si"
 MAX_STEP = pd.Timedelta(days=20)
-WINDOWS: dict[str, int] = {"1y": 52, "3y": 156, "5y": 260}
 
 
 def _value(frame: pd.DataFrame, ent: str, when: pd.Timestamp) -> float | None:
