@@ -51,3 +51,21 @@ def test_brief_pdf_has_the_sentences(brief_dir, tmp_path):
     for title in ("Book", "Sectors", "Baskets", "What the models say", "Week by week"):
         assert title in flat, title
     assert " ".join(b.sentences["book"][1].split()[:6]) in flat
+
+
+def test_real_brief_html_and_pdf_show_short_interest(shared_data, driver, tmp_path):  # noqa: F811
+    """On ../shared/data: the FINRA short-interest section and the most-short basket changes, in both files."""
+    from research.weekly import brief
+
+    b = brief(shared_data, as_of="2025-07-30", out=tmp_path)
+    open_page(driver, tmp_path / "brief.html")
+    check_images_and_console(driver, 1)
+    sections = driver.execute_script("return Array.from(document.querySelectorAll('section')).map(s => s.id)")
+    assert sections.index("positioning") < sections.index("short_interest") < sections.index("baskets")
+    body = driver.find_element("css selector", "body").text
+    assert b.sentences["short_interest"][0] in body and b.sentences["baskets"][1] in body
+    text = subprocess.run([need(PDFTOTEXT, "pdftotext"), str(tmp_path / "brief.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    flat = " ".join(text.split())
+    assert "Short interest (FINRA)" in flat and "names (days to cover)" in flat
+    assert " ".join(b.sentences["short_interest"][0].split()[:8]) in flat

@@ -16,7 +16,11 @@ With finra/, stocks/ and reference/ present, the price frame gains the MOST_SHOR
 MOST_SHORT_CHG (by the rise of short interest) (`research.data.baskets`), and the panel the sector short
 positioning (`research.data.short_positioning`); with baskets/GVIP.csv, HF_VIP. Baskets are price columns like
 the ETFs, on the ETFs' sessions (a basket's later closes are cut; noted), with no open price (NaN: fill at the
-close). Their coverage goes to `MarketData.notes`, which a run copies to its log.
+close). Their coverage goes to `MarketData.notes`, which a run copies to its log, and with their members to
+`MarketData.tables`: ``basket_coverage`` (per rebalance: names chosen, priced, missing) and ``basket_members``
+(per FINRA report: settlement_date, available_at, rank, symbol, score, basket, by; as
+`research.data.baskets.most_short_members` chose them), so a reader such as the weekly brief can say who entered
+and who left without ranking again.
 
 Each source is parsed once and stored as parquet (`research.data.store`: prices, cftc, 13f, finra, stocks), keyed
 by its files' content hashes and its parser's code; the assembly (baskets, sector positioning, the merged panel)
@@ -50,6 +54,8 @@ LAG_RULES = {
     "finra_si": "settlement-date short interest, public on the 8th business day after settlement 18:00 ET",
     "prime_book": "as in the file's available_at, else the next session 18:00 ET after as_of",
 }
+#: Assembly frames that `MarketData.tables` carries (see the module docstring).
+TABLES = ("basket_coverage", "basket_members")
 SUBDIRS = ("prices", "cftc_tff", "13f", "finra", "stocks", "baskets", "reference", "primebook")
 #: Modules whose code shapes the stored assembly (a change to any is a new store key).
 MODULES = ("research.data.real", "research.data.prices", "research.data.cftc", "research.data.finra",
@@ -168,8 +174,8 @@ def _stock_closes(base: Path) -> pd.DataFrame:
 
 
 def _finra(base: Path, prices: Prices, raw_close: pd.DataFrame, notes: list[str]
-           ) -> tuple[list[tuple[pd.DataFrame, SourceInfo]], dict[str, pd.Series], list[pd.DataFrame]]:
-    """FINRA sector positioning and, with stocks/, the MOST_SHORT baskets (levels, coverage tables)."""
+           ) -> tuple[list[tuple[pd.DataFrame, SourceInfo]], dict[str, pd.Series], dict[str, list[pd.DataFrame]]]:
+    """FINRA sector positioning and, with stocks/, the MOST_SHORT baskets (levels; coverage and members tables)."""
     from research.data import baskets
     from research.data.gics import load_gics
     from research.data.membership import load_membership
@@ -197,13 +203,14 @@ def _finra(base: Path, prices: Prices, raw_close: pd.DataFrame, notes: list[str]
                              "split-flagged rows (change left out); sector si_usd uses adjusted closes "
                              "(research.data.short_positioning)"))]
     levels: dict[str, pd.Series] = {}
-    coverage: list[pd.DataFrame] = []
+    tables: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLES}
     if len(closes.columns):
         for name, by in ((BASKET_MOST_SHORT, "days_to_cover"), (BASKET_MOST_SHORT_CHG, "change")):
             chosen = baskets.most_short_members(si, members, by=by)
             b = baskets.basket_index(chosen, closes, prices.index, name=name)
             levels[name] = b.level
-            coverage.append(b.coverage.assign(basket=name))
+            tables["basket_coverage"].append(b.coverage.assign(basket=name))
+            tables["basket_members"].append(chosen.assign(basket=name, by=by))
             notes += b.notes()
             notes.append(f"{name}: built from finra_si (see its notes)")
             c = b.coverage
@@ -216,29 +223,29 @@ def _finra(base: Path, prices: Prices, raw_close: pd.DataFrame, notes: list[str]
                         f"priced from stocks/ ({len(closes.columns)} files); coverage {share:.1%} of basket names "
                         f"priced, lowest {c['share'].min():.0%}; index net of {baskets.REBALANCE_BPS:g} bps per "
                         "unit traded at rebalances; the engine's fees, slippage and borrow apply on top"))))
-    return sources, levels, coverage
+    return sources, levels, tables
 
 
 def _panels(base: Path, prices: Prices, raw_close: pd.DataFrame, notes: list[str]
-            ) -> tuple[list[tuple[pd.DataFrame, SourceInfo]], dict[str, pd.Series], list[pd.DataFrame]]:
+            ) -> tuple[list[tuple[pd.DataFrame, SourceInfo]], dict[str, pd.Series], dict[str, list[pd.DataFrame]]]:
     """Every positioning source present under `base`, parsed into validated panels with their provenance."""
     from research.data import primebook
 
     found: list[tuple[pd.DataFrame, SourceInfo]] = []
     levels: dict[str, pd.Series] = {}
-    coverage: list[pd.DataFrame] = []
+    tables: dict[str, list[pd.DataFrame]] = {}
     if (base / "cftc_tff").is_dir():
         found += _cftc(base)
     if (base / "13f").is_dir():
         found.append(_thirteenf(base))
     if (base / "finra").is_dir():
-        more, levels, coverage = _finra(base, prices, raw_close, notes)
+        more, levels, tables = _finra(base, prices, raw_close, notes)
         found += more
     for f in _files(base, "primebook"):
         if f.suffix.lower() in (".csv", ".xlsx"):
             p = primebook.load_primebook(f)
             found.append((p, _info("prime_book", "panel", p, f"{f.name}: {p['entity'].nunique()} entities")))
-    return found, levels, coverage
+    return found, levels, tables
 
 
 def _with_baskets(prices: Prices, levels: dict[str, pd.Series], notes: list[str]) -> Prices:
@@ -284,7 +291,7 @@ def _gvip(base: Path, index: pd.DatetimeIndex, notes: list[str]) -> tuple[pd.Ser
 def _build(base: Path) -> tuple[store.Frames, dict[str, Any]]:
     notes: list[str] = []
     prices, raw_close = _prices(base)
-    found, levels, coverage = _panels(base, prices, raw_close, notes)
+    found, levels, tables = _panels(base, prices, raw_close, notes)
     infos = [_price_info(prices)]
     g = _gvip(base, prices.index, notes)
     if g is not None:
@@ -301,8 +308,7 @@ def _build(base: Path) -> tuple[store.Frames, dict[str, Any]]:
     frames = {"close": prices.close, "open": prices.open, "panel": panel}
     if prices.volume is not None:
         frames["volume"] = prices.volume
-    if coverage:
-        frames["basket_coverage"] = pd.concat(coverage, ignore_index=True)
+    frames.update({t: pd.concat(parts, ignore_index=True) for t, parts in tables.items() if parts})
     meta = {"source": prices.source, "price_notes": list(prices.notes), "notes": notes,
             "sources": [{k: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in asdict(i).items()}
                         for i in infos]}
@@ -331,7 +337,7 @@ def _market(base: Path, frames: store.Frames, meta: dict[str, Any]) -> MarketDat
     infos = tuple(SourceInfo(**{k: (pd.Timestamp(v) if k in ("start", "end") and v is not None else v)
                                 for k, v in s.items()}) for s in meta["sources"])
     return MarketData(prices=prices, panel=frames["panel"], name=f"real({base})", synthetic=False, sources=infos,
-                      notes=tuple(meta["notes"]), tables={k: v for k, v in frames.items() if k == "basket_coverage"})
+                      notes=tuple(meta["notes"]), tables={k: v for k, v in frames.items() if k in TABLES})
 
 
 def empty_panel() -> pd.DataFrame:

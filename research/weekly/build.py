@@ -18,13 +18,19 @@ from research.data.calendar import decision_times
 from research.data.market import MarketData
 from research.errors import DataError
 from research.weekly import facts as F
-from research.weekly import prose
+from research.weekly import prose, shorts
+from research.weekly.crowding import crowding_section
 
 PERCENTILE_TEXT = ("the share of the previous N weekly values (as_of in [week - 7N days, week), this week "
                    "excluded) strictly below this week's value, N = 52 / 156 / 260 for 1 / 3 / 5 years; given only "
                    "when the history reaches back N weeks.")
 STREAK_TEXT = ("consecutive reported weeks with the same sign (flows: net buying / selling; levels: rises / "
                "falls); a week the entity is missing while others report ends it.")
+SHORT_TEXT = ("FINRA short interest, twice a month: the latest report public by the as-of; its change is since the "
+              "previous report (sectors: at constant prices; ETFs: in shares); percentiles as above over the reports "
+              "of the window; rank 1 = the largest rise.")
+#: A section whose latest publication is older than this (days before the as-of) says so: twice its cadence.
+STALE_DAYS = {"short_interest": 31, "crowding": 183}
 VINTAGE_TEXT = "each week's latest vintage public by the as-of moment; nothing published later is read."
 
 
@@ -37,6 +43,11 @@ class Inputs:
     market: MarketData | None
     name: str
     price_source: str | None = None
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The market's assembly tables (basket members and coverage on real folders; none otherwise)."""
+        return {} if self.market is None else dict(self.market.tables)
 
     @classmethod
     def load(cls, data: MarketData | str | Path) -> Inputs:
@@ -122,6 +133,32 @@ def _notes(facts: dict[str, Any], inputs: Inputs) -> list[str]:
                        f"{', '.join(facts['sectors']['missing'])}.")
     if facts.get("positioning") is None:
         out.append("Futures positioning: no CFTC Traders in Financial Futures data public by the as-of.")
+    if facts.get("short_interest") is None:
+        out.append("Short interest: no FINRA short interest public by the as-of (a data folder's finra/).")
+    else:
+        si = facts["short_interest"]
+        age = (pd.Timestamp(facts["as_of"]) - pd.Timestamp(si["published"])).days
+        if age > STALE_DAYS["short_interest"]:
+            out.append(f"Short interest: the latest FINRA report public by the as-of is of {si['report']}, published "
+                       f"{age} days before it; nothing later is in the data.")
+        if si["missing"]:
+            out.append(f"Short interest: no FINRA sector figure at the {si['report']} report for "
+                       f"{', '.join(si['missing'])}.")
+    if facts.get("crowding") is None:
+        out.append("Hedge-fund crowding: no 13F filings public by the as-of (a data folder's 13f/).")
+    else:
+        c = facts["crowding"]
+        age = (pd.Timestamp(facts["as_of"]) - pd.Timestamp(c["published"])).days
+        if age > STALE_DAYS["crowding"]:
+            out.append(f"Hedge-fund crowding: the latest 13F quarter public by the as-of ends {c['quarter']}, its "
+                       f"filings due {age} days before it; nothing later is in the data.")
+    ch = facts.get("most_short_changes")
+    if ch is None and inputs.tables.get("basket_members") is not None:
+        out.append("Most-short basket changes: no FINRA report public by the as-of.")
+    elif ch is not None and ch["coverage"] is None:
+        out.append(f"Most-short basket coverage: the {ch['report']} report's basket is bought at the close of "
+                   f"{ch.get('coverage_pending') or 'a session after the price data ends'}, after the as-of; "
+                   "its price coverage is not known yet.")
     b = facts.get("baskets")
     if b is None:
         out.append("Baskets: no basket prices" + (" (a prime-book file has no prices)." if inputs.close is None
@@ -151,7 +188,7 @@ def week_table(inputs: Inputs, at: pd.Timestamp, n: int) -> pd.DataFrame:
     rows = []
     for w in weeks:
         when = min(pd.Timestamp(base.loc[base["as_of"] == w, "available_at"].max()), at)
-        h = F.headline(inputs.panel, inputs.close, when)
+        h = F.headline(inputs.panel, inputs.close, when, markets=("SPY",))  # the table shows ES alone
         row: dict[str, Any] = {"week": F._day(w), "published": str(when)}
         book = h.get("book") or {}
         fl = book.get("flow")
@@ -227,6 +264,10 @@ def brief(data: MarketData | str | Path = "synthetic", *, as_of: str | pd.Timest
     inputs = Inputs.load(data)
     at = F.moment(as_of, inputs.latest())
     facts = F.headline(inputs.panel, inputs.close, at)
+    facts["short_interest"] = shorts.short_interest_section(F.public(inputs.panel, at))
+    facts["crowding"] = crowding_section(F.public(inputs.panel, at))
+    facts["most_short_changes"] = shorts.basket_changes(inputs.tables.get("basket_members"),
+                                                        inputs.tables.get("basket_coverage"), at)
     facts["data"] = inputs.name
     facts["synthetic"] = bool(inputs.market is not None and inputs.market.synthetic)
     if models and inputs.market is not None:
@@ -245,7 +286,8 @@ def brief(data: MarketData | str | Path = "synthetic", *, as_of: str | pd.Timest
         raise DataError(f"--as-of {at}: nothing in {inputs.name} was public by then (its first publication: "
                         f"{first}). Give a later --as-of.")
     facts["sources"] = F.sources_section(seen, close_end, inputs.price_source, inputs.rules())
-    facts["definitions"] = {"percentile": PERCENTILE_TEXT, "streak": STREAK_TEXT, "history": VINTAGE_TEXT}
+    facts["definitions"] = {"percentile": PERCENTILE_TEXT, "streak": STREAK_TEXT, "history": VINTAGE_TEXT,
+                           "short_interest": SHORT_TEXT}
     notes = _notes(facts, inputs)
     title = f"Weekly flow brief: week ending {facts['week']}" if facts["week"] else "Weekly flow brief"
     b = Brief(title, facts, prose.sentences(facts), notes,

@@ -146,23 +146,25 @@ def since(s: pd.Series, higher: bool) -> dict[str, Any]:
     return {"since": _day(d), "weeks": int(round((w - d).days / 7)), "record": False, "first": _day(s.index[0])}
 
 
-def with_gaps(frame: pd.DataFrame) -> pd.DataFrame:
+def with_gaps(frame: pd.DataFrame, max_step: pd.Timedelta = MAX_STEP) -> pd.DataFrame:
     """`frame` (as_of x entity) with an all-NaN row a week after each reported week that is followed by a step
-    longer than MAX_STEP, so that changes and streaks do not span a missing week."""
+    longer than `max_step` (MAX_STEP for weekly data), so that changes and streaks do not span a missing week."""
     idx = pd.DatetimeIndex(frame.index)
     if len(idx) < 2:
         return frame
     step = idx[1:] - idx[:-1]
-    holes = idx[:-1][step > MAX_STEP] + pd.Timedelta(days=7)
+    holes = idx[:-1][step > max_step] + pd.Timedelta(days=7)
     return frame if holes.empty else frame.reindex(idx.union(holes))
 
 
-def level_facts(frame: pd.DataFrame, entity: str, week: pd.Timestamp) -> dict[str, Any] | None:
+def level_facts(frame: pd.DataFrame, entity: str, week: pd.Timestamp, max_step: pd.Timedelta = MAX_STEP
+                ) -> dict[str, Any] | None:
     """Value, weekly change, streak of rises/falls, percentiles and records of a level (leverage, a ratio, a
-    position); None when the entity has no value in `week`."""
+    position); None when the entity has no value in `week`. `max_step`: the longest step between two reports
+    that is not a missing report (a week for weekly data)."""
     if entity not in frame.columns or week not in frame.index or pd.isna(frame.at[week, entity]):
         return None
-    col = with_gaps(frame[[entity]].loc[:week].dropna())
+    col = with_gaps(frame[[entity]].loc[:week].dropna(), max_step)
     s = col[entity].dropna()
     diff = col.diff()
     change = diff.at[week, entity]
@@ -175,11 +177,13 @@ def level_facts(frame: pd.DataFrame, entity: str, week: pd.Timestamp) -> dict[st
     }
 
 
-def flow_facts(flows: pd.DataFrame, entity: str, week: pd.Timestamp) -> dict[str, Any] | None:
-    """Net flow, its buying/selling streak and how large it is against earlier weeks of the same sign."""
+def flow_facts(flows: pd.DataFrame, entity: str, week: pd.Timestamp, max_step: pd.Timedelta = MAX_STEP
+               ) -> dict[str, Any] | None:
+    """Net flow (or any signed change), its streak of one sign and how large it is against earlier weeks of the
+    same sign (`max_step` as in `level_facts`)."""
     if entity not in flows.columns or week not in flows.index or pd.isna(flows.at[week, entity]):
         return None
-    col = with_gaps(flows[[entity]].loc[:week].dropna())
+    col = with_gaps(flows[[entity]].loc[:week].dropna(), max_step)
     v = float(col.at[week, entity])
     streaks = sig.streak(col)[entity]
     streak = streaks.at[week]
@@ -319,15 +323,18 @@ def sector_section(prime: Prime, week: pd.Timestamp, gross_pct_3y: float | None)
             "reported": int(len(now)), "missing": [s for s in SECTORS if s not in now.index]}
 
 
-def positioning_section(panel: pd.DataFrame) -> dict[str, Any] | None:
-    """CFTC futures positioning: each market's net position as a share of open interest, by trader group."""
+def positioning_section(panel: pd.DataFrame, markets: Iterable[str] | None = None) -> dict[str, Any] | None:
+    """CFTC futures positioning: each market's net position as a share of open interest, by trader group
+    (`markets`: only these markets' facts, e.g. for the week-by-week table; the week is still the latest any
+    market reported)."""
     out: dict[str, Any] = {}
+    keep = None if markets is None else set(markets)
     for metric, who in POSITIONING.items():
         hist = history(panel, metric, [*FUTURES, *SECTOR_ETFS])
         if hist.empty:
             continue
         week = hist.dropna(how="all").index.max()
-        facts = {e: level_facts(hist, e, week) for e in hist.columns}
+        facts = {e: level_facts(hist, e, week) for e in hist.columns if keep is None or e in keep}
         out[metric] = {"who": who, "as_of": _day(week), "markets": {e: f for e, f in facts.items() if f}}
     return out or None
 
@@ -378,8 +385,10 @@ def sources_section(panel: pd.DataFrame, close_end: pd.Timestamp | None, price_s
     return out
 
 
-def headline(panel: pd.DataFrame, close: pd.DataFrame | None, at: pd.Timestamp) -> dict[str, Any]:
-    """The book, sectors, positioning and basket facts of the brief at `at` (the models are separate)."""
+def headline(panel: pd.DataFrame, close: pd.DataFrame | None, at: pd.Timestamp,
+             markets: Iterable[str] | None = None) -> dict[str, Any]:
+    """The book, sectors, positioning (`markets`: only these) and basket facts of the brief at `at` (the models
+    are separate)."""
     panel = public(panel, at)
     prime = Prime.read(panel[panel["metric"].isin(PRIME_METRICS)])
     week = prime.week()
@@ -388,7 +397,7 @@ def headline(panel: pd.DataFrame, close: pd.DataFrame | None, at: pd.Timestamp) 
         out["book"] = book_section(prime, week)
         g = (out["book"]["levels"].get("gross_leverage") or {}).get("percentile", {}).get("3y")
         out["sectors"] = sector_section(prime, week, None if g is None else g["pct"])
-    out["positioning"] = positioning_section(panel[panel["metric"].isin(list(POSITIONING))])
+    out["positioning"] = positioning_section(panel[panel["metric"].isin(list(POSITIONING))], markets)
     if week is None and out["positioning"]:  # no prime book: the brief's week is the CFTC week
         out["week"] = max(b["as_of"] for b in out["positioning"].values())
     out["baskets"] = basket_section(close, at)

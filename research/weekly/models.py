@@ -3,8 +3,8 @@
 The market is cut at the as-of moment first (price sessions whose close is at or before it, panel rows public
 by then), so a strategy cannot read anything later even if it wanted to; its latest decision is the last
 decision session of the cut market. For each strategy: the target weights of that decision, their change from
-the previous decision, the scores behind them (its `signal`, when it defines one; else the latest public value
-of each panel metric it needs), and a link to its latest tear sheet on the same data, when one exists.
+the previous decision, the scores behind them (its `signal`, when it defines one; else the latest value of each
+panel metric it needs public at that decision — not at the as-of, which may be later when prices end first), and a link to its latest tear sheet on the same data, when one exists.
 """
 
 from __future__ import annotations
@@ -105,8 +105,9 @@ def model_section(data: MarketData, at: pd.Timestamp, runs: Path = RUNS) -> dict
             entry["signal_kind"] = "score"
         else:
             inputs = {}
+            decided_at = decision_times(w.index[-1:])[0]  # the inputs as public at the decision, not at the as-of
             for metric in (n for n in strat.needs if not n.startswith("price:")):
-                rows = market.panel[market.panel["metric"] == metric]
+                rows = market.panel[(market.panel["metric"] == metric) & (market.panel["available_at"] <= decided_at)]
                 for ent in INPUT_ENTITIES:
                     r = rows[rows["entity"] == ent]
                     if len(r):

@@ -10,6 +10,8 @@ from research.weekly.facts import CROWD_ABOVE, FRESH_AFTER, FRESH_BELOW, FUTURES
 
 #: A record ("largest since") is worth a sentence from this many weeks back; a sector streak from this length.
 RECORD_WEEKS, SECTOR_RECORD_WEEKS, STREAK_WEEKS, MAX_NAMED = 8, 26, 4, 4
+#: Names of most-short basket changes written out in a sentence (the table lists them all).
+MAX_CHANGED = 8
 PERIOD_TEXT = {"1w": "over the week", "1m": "over the month", "ytd": "year to date"}
 YEARS_TEXT = {"1y": "one year", "3y": "three years", "5y": "five years"}
 
@@ -57,22 +59,23 @@ def _pct(p: dict[str, Any] | None) -> str | None:
     return f"{_rank(v)} percentile" if 0 < v < 100 else None
 
 
-def percentile_clause(pcts: dict[str, dict[str, Any] | None]) -> str | None:
+def percentile_clause(pcts: dict[str, dict[str, Any] | None], unit: str = "week") -> str | None:
     """'the 97th percentile over three years (88th over one year, 95th over five years)'; the three-year window
-    leads when present. 0 and 100 read as 'below' / 'above every week of the past three years'."""
+    leads when present. 0 and 100 read as 'below' / 'above every week of the past three years' (`unit`: 'report'
+    for data published twice a month)."""
     order = [k for k in ("3y", "1y", "5y") if pcts.get(k) is not None]
     if not order:
         return None
     lead, rest = order[0], order[1:]
     v = pcts[lead]["pct"]
     if v >= 100:
-        head = f"above every week of the past {YEARS_TEXT[lead]}"
+        head = f"above every {unit} of the past {YEARS_TEXT[lead]}"
     elif v <= 0:
-        head = f"below every week of the past {YEARS_TEXT[lead]}"
+        head = f"below every {unit} of the past {YEARS_TEXT[lead]}"
     else:
         head = f"the {_pct(pcts[lead])} over {YEARS_TEXT[lead]}"
-    more = [f"above every week over {YEARS_TEXT[k]}" if pcts[k]["pct"] >= 100 else
-            f"below every week over {YEARS_TEXT[k]}" if pcts[k]["pct"] <= 0 else
+    more = [f"above every {unit} over {YEARS_TEXT[k]}" if pcts[k]["pct"] >= 100 else
+            f"below every {unit} over {YEARS_TEXT[k]}" if pcts[k]["pct"] <= 0 else
             f"{_rank(pcts[k]['pct'])} over {YEARS_TEXT[k]}" for k in rest]
     return head + (f" ({', '.join(more)})" if more else "")
 
@@ -235,7 +238,7 @@ def basket_sentences(b: dict[str, Any] | None) -> list[str]:
         return []
     clauses = []
     for k, p in b["periods"].items():
-        d = p["spread"] * 100
+        d = round(p["spread"] * 100, 1)  # a spread under 0.05 points reads as a match, not "lagged by 0.0"
         verb = "beat" if d > 0 else "lagged" if d < 0 else "matched"
         amount = f" by {abs(d):.1f} points" if d else ""
         clauses.append(f"{verb} it{amount} {PERIOD_TEXT[k]}")
@@ -274,6 +277,142 @@ def sentences(facts: dict[str, Any]) -> dict[str, list[str]]:
         "book": book_sentences(facts.get("book")),
         "sectors": sector_sentences(facts.get("sectors"), None if g is None else g["pct"]),
         "positioning": positioning_sentences(facts.get("positioning")),
-        "baskets": basket_sentences(facts.get("baskets")),
+        "short_interest": short_interest_sentences(facts.get("short_interest")),
+        "crowding": crowding_sentences(facts.get("crowding")),
+        "baskets": basket_sentences(facts.get("baskets")) + basket_change_sentences(facts.get("most_short_changes")),
         "models": model_sentences(facts.get("models")),
     }
+
+
+def _signed(v: float) -> str:
+    """+8.1%, -0.04% (two decimals under 0.1 in size, so a small change does not read as +0.0%)."""
+    return f"{v:+.2f}%" if 0 < abs(v) < 0.1 else f"{v:+.1f}%"
+
+
+def _shares(v: float) -> str:
+    """12.3m shares, 1.2bn shares."""
+    return f"{v / 1e9:,.1f}bn" if abs(v) >= 1e9 else f"{v / 1e6:,.1f}m"
+
+
+def short_interest_sentences(si: dict[str, Any] | None) -> list[str]:
+    """'Short interest rose in 7 of 11 sectors ..., most in Energy (+8.1% at constant prices), ...'."""
+    if not si or not si["rows"]:
+        return []
+    rows = si["rows"]
+    up = [r for r in rows if r["change_pct"] > 0]
+    down = sorted((r for r in rows if r["change_pct"] < 0), key=lambda r: r["change_pct"])
+    when = f"FINRA report of {si['report']}, published {si['published'][:10]}"
+    lead, other = (up, down) if len(up) >= len(down) else (down, up)
+    verb, other_verb = ("rose", "fell") if lead is up else ("fell", "rose")
+    parts = []
+    if lead:
+        cited = [f"{r['sector']} ({_signed(r['change_pct'])}{' at constant prices' if i == 0 else ''})"
+                 for i, r in enumerate(lead[:3])]
+        parts.append(f"Short interest {verb} in {len(lead)} of {si['reported']} sectors ({when}), "
+                     f"{'most in' if len(lead) > 1 else 'in'} {names(cited)}")
+        if other:
+            word = "most in" if len(other) > 1 else "only in"
+            parts.append(f"it {other_verb} {word} "
+                         + names([f"{r['sector']} ({_signed(r['change_pct'])})" for r in other[:2]]))
+    out = ["; ".join(parts) + "."] if parts else []
+    for r in sorted(rows, key=lambda r: (-abs(r["streak"] or 0), r["rank"])):
+        k = abs(r["streak"] or 0)
+        big = largest_clause({"value": r["change_pct"], "largest": r["largest"]}, SECTOR_RECORD_WEEKS)
+        if k < STREAK_WEEKS and big is None:
+            continue
+        verb = "rose" if r["change_pct"] > 0 else "fell"
+        head = f"Short interest in {r['sector']} {verb}"
+        head += f" for {article(k)} {ordinal(k)} straight report" if k >= 2 else f" {abs(r['change_pct']):.1f}%"
+        if big:
+            head += ", " + big.replace("net buying", "rise").replace("net selling", "fall")
+        out.append(head + ".")
+        if len(out) >= 4:
+            break
+    dtc = [r for r in rows if r.get("dtc_rank") is not None]
+    if dtc:
+        hi, lo = min(dtc, key=lambda r: r["dtc_rank"]), max(dtc, key=lambda r: r["dtc_rank"])
+        text = f"Median days to cover is highest in {hi['sector']} at {hi['median_dtc']:.1f} days"
+        clause = percentile_clause(hi["median_dtc_percentile"] or {}, "report")
+        text += f", {clause}" if clause else ""
+        if lo is not hi:
+            text += f"; lowest in {lo['sector']} at {lo['median_dtc']:.1f} days"
+        out.append(text + ".")
+    etfs = [e for e in si.get("etfs", []) if e["ticker"] != "SPY" and e["change_pct"] is not None]
+    if etfs:
+        etfs.sort(key=lambda e: -e["change_pct"])
+        top, bottom = etfs[0], etfs[-1]
+        dtc_txt = "" if top["days_to_cover"] is None else f", {top['days_to_cover']:.1f} days to cover"
+        text = (f"Among the sector ETFs, short interest {'rose' if top['change_pct'] > 0 else 'changed'} most in "
+                f"{top['ticker']} ({_signed(top['change_pct'])} in shares{dtc_txt})")
+        if bottom is not top and bottom["change_pct"] < 0:
+            text += f" and fell most in {bottom['ticker']} ({_signed(bottom['change_pct'])})"
+        out.append(text + ".")
+    spy = next((e for e in si.get("etfs", []) if e["ticker"] == "SPY"), None)
+    if spy is not None:
+        bits = [f"{_shares(spy['shares'])} shares"]
+        if spy["usd"] is not None:
+            bits[0] += f" ({money(spy['usd'] / 1e6)})"
+        if spy["change_pct"] is not None:
+            bits.append(f"{_signed(spy['change_pct'])} since the previous report")
+        if spy["days_to_cover"] is not None:
+            clause = percentile_clause(spy["days_to_cover_percentile"] or {}, "report")
+            bits.append(f"{spy['days_to_cover']:.2f} days to cover" + (f", {clause}" if clause else ""))
+        out.append(f"SPY short interest: {'; '.join(bits)}.")
+    return out
+
+
+def basket_change_sentences(ch: dict[str, Any] | None) -> list[str]:
+    """'At the FINRA report of 2025-07-15 (published 2025-07-25), 6 names entered the Most Short basket ...'."""
+    if not ch:
+        return []
+    out = []
+    what = f"the Most Short basket (the {ch['size']} S&P 500 members with the highest days to cover)" \
+        if ch["by"] == "days_to_cover" else f"the {ch['basket']} basket"
+    if "entered" in ch:
+        head = f"At the FINRA report of {ch['report']} (published {ch['published'][:10]})"
+        if not ch["entered"] and not ch["left"]:
+            out.append(f"{head}, {what} was unchanged since {ch['previous']}.")
+        else:
+            ins = [f"{e['symbol']} ({e['days_to_cover']:.1f} days)" for e in ch["entered"][:MAX_CHANGED]]
+            more = len(ch["entered"]) - len(ins)
+            text = f"{head}, {len(ch['entered'])} name{'s' if len(ch['entered']) != 1 else ''} entered {what}"
+            if ins:
+                text += ": " + ", ".join(ins) + (f" and {more} more" if more > 0 else "")
+            outs = [e["symbol"] for e in ch["left"][:MAX_CHANGED]]
+            more = len(ch["left"]) - len(outs)
+            text += f"; {len(ch['left'])} left"
+            if outs:
+                text += ": " + ", ".join(outs) + (f" and {more} more" if more > 0 else "")
+            out.append(text + ".")
+    cov = ch.get("coverage")
+    if cov is not None:
+        text = (f"{cov['priced']} of its {cov['chosen']} names have prices at the {cov['session']} rebalance "
+                f"({cov['share']:.0%})")
+        if cov["missing"]:
+            text += f"; without: {', '.join(cov['missing'])} (left out of the basket, never filled)"
+        out.append(text + ".")
+    return out
+
+
+def crowding_sentences(c: dict[str, Any] | None) -> list[str]:
+    """'In the 13F filings for the quarter ending 2025-12-31 (196 funds, public 2026-02-17), hedge funds' ten largest
+    positions were most crowded in Information Technology (2.2 per fund, 20 VIP names), ...'."""
+    if not c or not c["rows"]:
+        return []
+    funds = f"{c['funds']:.0f} funds, " if c["funds"] is not None else ""
+    top = [f"{r['sector']} ({r['crowding']:.1f} per fund" + (
+        f", {r['vip_count']:.0f} VIP name{'' if r['vip_count'] == 1 else 's'})" if r["vip_count"] is not None
+        else ")") for r in c["rows"][:3]]
+    out = [f"In the 13F filings for the quarter ending {c['quarter']} ({funds}public {c['published'][:10]}), hedge "
+           f"funds' ten largest positions were most crowded in {names(top)}."]
+    moved = [r for r in c["rows"] if r["weight_change"] is not None and r["weight"] is not None]
+    if moved:
+        up, down = max(moved, key=lambda r: r["weight_change"]), min(moved, key=lambda r: r["weight_change"])
+        bits = []
+        if up["weight_change"] > 0:
+            bits.append(f"rose most in {up['sector']} ({up['weight_change']:+.1f} points to {up['weight']:.1%})")
+        if down["weight_change"] < 0:
+            bits.append(f"fell most in {down['sector']} ({down['weight_change']:+.1f} points to {down['weight']:.1%})")
+        if bits:
+            out.append(f"Since the quarter ending {c['previous']}, their sector weight " + " and ".join(bits) + ".")
+    return out

@@ -20,11 +20,17 @@ if TYPE_CHECKING:
     from research.weekly.build import Brief
 
 TITLES = {"book": "Book", "sectors": "Sectors", "positioning": "Futures positioning (CFTC)",
-          "baskets": "Baskets", "models": "What the models say"}
+          "short_interest": "Short interest (FINRA)", "crowding": "Hedge-fund crowding (13F)", "baskets": "Baskets",
+          "models": "What the models say"}
+#: Further tables shown in a section after its own (a section: its key, then these keys, in order).
+MORE_TABLES = {"short_interest": ("short_etfs",), "baskets": ("basket_changes",)}
 STRIP_WEEKS = 26
 FLAG_TEXT = {"fresh_buying_under_owned": "fresh buying, under-owned", "crowded": "crowded",
              "hf_retail_divergence": "HF vs retail"}
 BAND_WEEKS = 156
+#: Table columns rendered as text (left-aligned, not as numbers).
+TEXT_COLUMNS = ("flags", "largest since", "since", "group", "week", "weights", "change", "signal", "tear sheet",
+                "record", "decided", "from", "sector", "report", "names (days to cover)", "names (priced)")
 
 
 def _f(v: Any, fmt: str = "{:,.1f}") -> str:
@@ -100,6 +106,53 @@ def basket_table(b: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("period")
 
 
+def short_table(si: dict[str, Any]) -> pd.DataFrame:
+    """One row per sector (percentile columns: three years; the JSON has one, three and five)."""
+    rows = []
+    for r in si["rows"]:
+        lg = r["largest"]
+        q = r["median_dtc_percentile"] or {}
+        share = "" if r["priced_share"] is None else f" ({r['priced_share']:.0%})"
+        rows.append({"sector": r["sector"], "rank": str(r["rank"]),
+                     "short $bn": _f(None if r["si_usd"] is None else r["si_usd"] / 1e9, "{:,.1f}"),
+                     "change %": _f(r["change_pct"], "{:+.1f}"), "streak": _f(r["streak"], "{:+d}"),
+                     "change pct 3y": _p(r["change_pct_percentile"].get("3y")),
+                     "largest since": lg["since"] or ("data start" if lg["record"] else ""),
+                     "median dtc": _f(r["median_dtc"], "{:.2f}"), "dtc rank": _f(r.get("dtc_rank"), "{:d}"),
+                     "dtc pct 3y": _p(q.get("3y")),
+                     "names (priced)": _f(r["names"], "{:.0f}") + share})
+    return pd.DataFrame(rows).set_index("sector")
+
+
+def short_etf_table(si: dict[str, Any]) -> pd.DataFrame:
+    rows = [{"ETF": e["ticker"], "sector": e["sector"], "report": e["report"],
+             "shares short (m)": _f(e["shares"] / 1e6, "{:,.1f}"),
+             "short $bn": _f(None if e["usd"] is None else e["usd"] / 1e9, "{:,.2f}"),
+             "change %": _f(e["change_pct"], "{:+.1f}"), "days to cover": _f(e["days_to_cover"], "{:.2f}"),
+             "dtc pct 1y": _p((e["days_to_cover_percentile"] or {}).get("1y")),
+             "dtc pct 3y": _p((e["days_to_cover_percentile"] or {}).get("3y"))} for e in si["etfs"]]
+    return pd.DataFrame(rows).set_index("ETF")
+
+
+def crowding_table(c: dict[str, Any]) -> pd.DataFrame:
+    rows = [{"sector": r["sector"], "rank": str(r["rank"]), "top-10 names per fund": _f(r["crowding"], "{:.2f}"),
+             "share of top-10 slots": _f(r["top10_share"], "{:.1%}"), "weight": _f(r["weight"], "{:.1%}"),
+             "weight change (pts)": _f(r["weight_change"], "{:+.1f}"), "VIP names": _f(r["vip_count"], "{:.0f}")}
+            for r in c["rows"]]
+    return pd.DataFrame(rows).set_index("sector")
+
+
+def basket_change_table(ch: dict[str, Any]) -> pd.DataFrame:
+    """Two rows, the names that entered (days to cover at this report) and left (at the previous report)."""
+    rows = [{"move": "entered", "report": ch["report"], "count": str(len(ch.get("entered", []))),
+             "names (days to cover)": ", ".join(f"{e['symbol']} {e['days_to_cover']:.1f}"
+                                                for e in ch.get("entered", []))},
+            {"move": "left", "report": ch["previous"], "count": str(len(ch.get("left", []))),
+             "names (days to cover)": ", ".join(f"{e['symbol']} {e['previous_days_to_cover']:.1f}"
+                                                for e in ch.get("left", []))}]
+    return pd.DataFrame(rows).set_index("move")
+
+
 def model_table(models: dict[str, Any]) -> pd.DataFrame:
     rows = []
     for m in models["models"]:
@@ -125,6 +178,15 @@ def tables(b: Brief) -> dict[str, pd.DataFrame]:
         out["positioning"] = positioning_table(f["positioning"])
     if (f.get("baskets") or {}).get("periods"):
         out["baskets"] = basket_table(f["baskets"])
+    if f.get("short_interest"):
+        out["short_interest"] = short_table(f["short_interest"])
+        if f["short_interest"]["etfs"]:
+            out["short_etfs"] = short_etf_table(f["short_interest"])
+    if f.get("crowding"):
+        out["crowding"] = crowding_table(f["crowding"])
+    ch = f.get("most_short_changes")
+    if ch and (ch.get("entered") or ch.get("left")):
+        out["basket_changes"] = basket_change_table(ch)
     if (f.get("models") or {}).get("models"):
         out["models"] = model_table(f["models"])
     return out
@@ -149,12 +211,13 @@ def markdown(b: Brief) -> str:
     tabs = tables(b)
     for key, title in TITLES.items():
         sents = b.sentences.get(key, [])
-        if not sents and key not in tabs:
+        keys = [k for k in (key, *MORE_TABLES.get(key, ())) if k in tabs]
+        if not sents and not keys:
             continue
         out += [f"## {title}", ""]
         out += [f"- {s}" for s in sents]
-        if key in tabs:
-            out += ["", md_table(tabs[key])]
+        for k in keys:
+            out += ["", md_table(tabs[k])]
         out.append("")
     if b.weeks is not None and not b.weeks.empty:
         out += ["## Week by week", "", md_table(b.weeks), ""]
@@ -263,17 +326,14 @@ def document(b: Brief) -> Any:
     tabs = tables(b)
     for key, title in TITLES.items():
         sents = b.sentences.get(key, [])
-        if not sents and key not in tabs:
+        keys = [k for k in (key, *MORE_TABLES.get(key, ())) if k in tabs]
+        if not sents and not keys:
             continue
         sec = Section(key, title, pdf_new_page=False)
         sec.add(*(Note(s) for s in sents))
-        if key in tabs:
-            t = tabs[key]
-            sec.add(Table(t, text=tuple(c for c in t.columns if c in ("flags", "largest since", "since", "group",
-                                                                       "week", "weights", "change", "signal",
-                                                                       "tear sheet", "record", "decided",
-                                                                       "from")),
-                          pdf_records=key == "models"))
+        for k in keys:
+            t = tabs[k]
+            sec.add(Table(t, text=tuple(c for c in t.columns if c in TEXT_COLUMNS), pdf_records=k == "models"))
         for fig in b.figures.get(key, []):
             sec.add(fig)
         secs.append(sec)
