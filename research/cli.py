@@ -70,7 +70,7 @@ def format_table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    import strategies
+    import research.registry as strategies
 
     reg = strategies.registry()
     width = max(map(len, reg), default=0)
@@ -80,7 +80,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import strategies
+    import research.registry as strategies
     from research.run import load_data, run_strategy
 
     strat = strategies.get(args.strategy)
@@ -168,7 +168,7 @@ def cmd_regress(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    import strategies
+    import research.registry as strategies
     from research.run import load_data
     from research.sweep import parse_grid, sweep
     from research.sweep.report import ranked_table
@@ -193,7 +193,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_walkforward(args: argparse.Namespace) -> int:
-    import strategies
+    import research.registry as strategies
     from research.run import load_data
     from research.sweep import parse_grid
     from research.sweep.walkforward import walk_forward, write_walkforward

@@ -25,7 +25,7 @@ DEFAULT_REAL = Path("../shared/data")
 def run_demo(out: Path, *, data_spec: str = "synthetic", real: Path | None = DEFAULT_REAL,
              pdf: bool = True) -> list[dict[str, Any]]:
     """Run every strategy into `out/<name>/`, write `out/index.html`, print and return the summary rows."""
-    import strategies
+    import research.registry as strategies
 
     data = load_data(data_spec)
     real_data: MarketData | None = None

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from research import registry
 from research.atomic import atomic_folder
 from research.report.figures import _log_ticks, styled
 from research.report.render import (
@@ -87,11 +88,10 @@ def verdict_block(title: str, text: str, good: bool) -> Raw:
 
 def hypothesis_block(strategy: str) -> Raw | None:
     """The strategy's hypothesis when it is registered (a sweep may be of an unregistered Strategy object)."""
-    import strategies
     from research.errors import ConfigError
 
     try:
-        text = strategies.get(strategy).hypothesis
+        text = registry.get(strategy).hypothesis
     except ConfigError:
         return None
     if not text:

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from research import registry
 from research.analytics import stats as S
 from research.analytics.metrics import PERIODS
 from research.backtest.benchmarks import EW_SECTORS, benchmark_returns
@@ -250,13 +251,12 @@ def run_sweep(
     max_configs: int = MAX_CONFIGS,
 ) -> SweepResult:
     """Sweep `strategy` over `grid` (its own grid by default) on `data`; see the module docstring."""
-    import strategies
     from research._numba import compile_seconds
     from research.provenance import data_hash
     from research.run import default_config
 
     t0, c0 = time.perf_counter(), compile_seconds()
-    strat = strategies.get(strategy) if isinstance(strategy, str) else strategy
+    strat = registry.get(strategy) if isinstance(strategy, str) else strategy
     grid = {k: list(v) for k, v in (strat.grid if grid is None else grid).items()}
     params = expand(strat, grid, base, max_configs=max_configs)
     plan = plans.prepare(strat, data, params, fused=fused)
