@@ -12,7 +12,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from research.cli import SUMMARY_COLUMNS, format_table
+from research.console import SUMMARY_COLUMNS, format_table
 from research.data.market import MarketData
 from research.logs import get_logger
 from research.run import load_data, run_strategy

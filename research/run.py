@@ -60,8 +60,8 @@ def load_data(spec: str | Path = "synthetic") -> MarketData:
     text = str(spec)
     yf = _YF.match(text)
     if yf:
-        from research.data.prices import load_prices
         from research.data.real import prices_market
+        from research.data.sources import load_prices
 
         tickers = [t.strip().upper() for t in (yf.group("tickers") or "").split(",") if t.strip()] or None
         prices = load_prices("yfinance", tickers, offline=True)

@@ -21,9 +21,9 @@ from PIL import Image
 from research import registry
 from research.data.universe import ETF_OF_SECTOR
 from research.errors import ConfigError
-from research.report.compare import COMPARISON_KEYS
+from research.report.compare import COMPARISON_KEYS, write_comparison
 from research.report.render import STAMP_RE
-from research.report.tearsheet import NO_SIGNAL, SECTION_KEYS, write_comparison, write_tearsheet
+from research.report.tearsheet import NO_SIGNAL, SECTION_KEYS, write_tearsheet
 from research.report.trials import trial_stats
 from research.schedule import weekly
 from research.strategy import Strategy

@@ -207,7 +207,7 @@ def test_timing_strategy_page(timing_dir, driver):
 
 
 def test_comparison_sheet_in_the_browser(run_dir, timing_dir, driver, tmp_path):
-    from research.report.tearsheet import write_comparison
+    from research.report.compare import write_comparison
 
     path = write_comparison([run_dir, timing_dir], tmp_path / "cmp")
     open_page(driver, path)
