@@ -160,3 +160,38 @@ def test_the_checker_sees_cycles_and_forbidden_imports(tmp_path):
     assert cycles(graph) == [["research.a", "research.b"], ["research.sub.c", "research.sub.d", "research.sub.e"]]
     assert forbidden == ["research.sub.e:2 imports strategies"]
     assert "research.user" not in graph["research.typed"]
+
+
+def test_the_registry_finds_strategies_in_packages_named_by_configuration(tmp_path, monkeypatch):
+    """Dependency inversion: the framework knows strategy packages by name; another package joins by name, a
+    name clash and a package that cannot be imported are clear errors."""
+    import pytest
+
+    from research import registry
+    from research.errors import ConfigError
+
+    pkg = tmp_path / "team_strategies"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "_helpers.py").write_text("X = 1\n")
+    (pkg / "always_spy.py").write_text(
+        "import pandas as pd\nfrom research.strategy import Strategy\n\n"
+        "def weights(data):\n    return pd.DataFrame({'SPY': 1.0}, index=data.index[:1])\n\n"
+        "STRATEGY = Strategy('always_spy', 'SPY beats cash.', ('price:SPY',), {}, weights=weights, mode='timing')\n")
+    (pkg / "clash.py").write_text("from strategies.leverage_regime import STRATEGY\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    shipped = set(registry.registry())
+    try:
+        registry.set_packages(["strategies", "team_strategies"])
+        with pytest.raises(ConfigError, match="two strategies are named 'leverage_regime'"):
+            registry.registry()
+        (pkg / "clash.py").unlink()
+        registry.set_packages(["strategies", "team_strategies"])
+        assert set(registry.registry()) == shipped | {"always_spy"}
+        assert registry.get("always_spy").mode == "timing" and not registry.is_shipped(registry.get("always_spy"))
+        registry.set_packages(["no_such_strategy_package"])
+        with pytest.raises(ConfigError, match="'no_such_strategy_package' is not importable"):
+            registry.registry()
+    finally:
+        registry.set_packages([registry.SHIPPED])
+    assert set(registry.registry()) == shipped and registry.packages() == ("strategies",)
