@@ -57,12 +57,12 @@ def newey_west_t(x: np.ndarray, lags: int | None = None) -> float:
 def run_stats(name: str, seed: int, ic: float) -> dict[str, Any]:
     """The sweep's own verdict and statistics on one market (`run_sweep` + `analyse`, as `flowbt sweep` runs
     them, without the trial log), and the planted config's Newey-West t (the oracle)."""
-    import strategies
+    from research import registry
     from research.data.synthetic import make_market
     from research.sweep.runner import analyse, run_sweep
 
     t0 = time.perf_counter()
-    strat = strategies.get(name)
+    strat = registry.get(name)
     res = run_sweep(strat, make_market(seed, ic), log=False, progress=False, top=1)
     st = analyse(res, use_log=False, n_boot=50, spa_reps=REPS, seed=seed)
     planted = next((i for i in res.table.index if res.params(int(i)) == strat.params), None)

@@ -46,12 +46,12 @@ GRID: dict[str, list[Any]] = {
 
 def configs(n: int, seed: int = 0) -> list[dict[str, Any]]:
     """n configs of the 100,000-point grid, in a fixed shuffled order (the strategy's defaults filled in)."""
-    import strategies
+    from research import registry
 
     keys = list(GRID)
     points = list(itertools.product(*GRID.values()))
     order = np.random.default_rng(seed).permutation(len(points))[:n]
-    base = strategies.get(STRATEGY).resolve({})
+    base = registry.get(STRATEGY).resolve({})
     return [{**base, **dict(zip(keys, points[i], strict=True))} for i in order]
 
 
@@ -64,11 +64,11 @@ def market(years: int = 26) -> Any:
 
 
 def _setup(n_configs: int, years: int = 26) -> tuple[Any, Any, list[dict], Any, Any]:
-    import strategies
+    from research import registry
     from research.run import default_config
 
     data = market(years)
-    strat = strategies.get(STRATEGY)
+    strat = registry.get(STRATEGY)
     return data, strat, configs(n_configs), default_config(strat), None
 
 

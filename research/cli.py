@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from research.console import SUMMARY_COLUMNS, format_table
 from research.errors import ConfigError, FlowbtError
 
-SUMMARY_COLUMNS = ("cagr", "volatility", "sharpe", "max_drawdown", "turnover")
 BASELINES_DIR = Path("results/baselines")  # research.regress.BASELINES, without importing it at start-up
 
 
@@ -46,31 +46,8 @@ def _config(args: argparse.Namespace, strategy: Any) -> Any:
     return default_config(strategy, **kw)
 
 
-def format_table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
-    """A plain fixed-width table (percentages for return-like columns)."""
-    pct = {"cagr", "volatility", "max_drawdown", "total_return"}
-    head = ["strategy", *columns]
-    body = []
-    for r in rows:
-        cells = [str(r["strategy"])]
-        for c in columns:
-            v = r.get(c)
-            if v is None or v != v:
-                cells.append("n/a")
-            elif c in pct:
-                cells.append(f"{v:+.2%}")
-            else:
-                cells.append(f"{v:.2f}")
-        body.append(cells)
-    widths = [max(len(x) for x in col) for col in zip(head, *body, strict=False)]
-    fmt = "  ".join(f"{{:<{w}}}" if i == 0 else f"{{:>{w}}}" for i, w in enumerate(widths))
-    lines = [fmt.format(*head), fmt.format(*("-" * w for w in widths))]
-    lines += [fmt.format(*b) for b in body]
-    return "\n".join(lines)
-
-
 def cmd_list(args: argparse.Namespace) -> int:
-    import strategies
+    import research.registry as strategies
 
     reg = strategies.registry()
     width = max(map(len, reg), default=0)
@@ -80,7 +57,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import strategies
+    import research.registry as strategies
     from research.run import load_data, run_strategy
 
     strat = strategies.get(args.strategy)
@@ -168,7 +145,7 @@ def cmd_regress(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    import strategies
+    import research.registry as strategies
     from research.run import load_data
     from research.sweep import parse_grid, sweep
     from research.sweep.report import ranked_table
@@ -193,7 +170,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_walkforward(args: argparse.Namespace) -> int:
-    import strategies
+    import research.registry as strategies
     from research.run import load_data
     from research.sweep import parse_grid
     from research.sweep.walkforward import walk_forward, write_walkforward

@@ -12,7 +12,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from research.cli import SUMMARY_COLUMNS, format_table
+from research.console import SUMMARY_COLUMNS, format_table
 from research.data.market import MarketData
 from research.logs import get_logger
 from research.run import load_data, run_strategy
@@ -25,7 +25,7 @@ DEFAULT_REAL = Path("../shared/data")
 def run_demo(out: Path, *, data_spec: str = "synthetic", real: Path | None = DEFAULT_REAL,
              pdf: bool = True) -> list[dict[str, Any]]:
     """Run every strategy into `out/<name>/`, write `out/index.html`, print and return the summary rows."""
-    import strategies
+    import research.registry as strategies
 
     data = load_data(data_spec)
     real_data: MarketData | None = None

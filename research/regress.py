@@ -279,7 +279,7 @@ def regress(
     Without `update`, a folder with no baselines at all is a ConfigError, and a strategy without a baseline is
     a failure ("missing"): only `update` writes baselines.
     """
-    import strategies
+    import research.registry as strategies
 
     baselines = Path(baselines)
     if not update:

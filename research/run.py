@@ -29,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 
+from research import registry
 from research.analytics.metrics import summary
 from research.atomic import atomic_folder
 from research.backtest import BacktestResult, ExecutionConfig, backtest, benchmark_returns
@@ -59,8 +60,8 @@ def load_data(spec: str | Path = "synthetic") -> MarketData:
     text = str(spec)
     yf = _YF.match(text)
     if yf:
-        from research.data.prices import load_prices
         from research.data.real import prices_market
+        from research.data.sources import load_prices
 
         tickers = [t.strip().upper() for t in (yf.group("tickers") or "").split(",") if t.strip()] or None
         prices = load_prices("yfinance", tickers, offline=True)
@@ -243,9 +244,7 @@ def run(strategy: Strategy | str, data: MarketData | str | Path = "synthetic", *
     """Run `strategy` (a name or a `Strategy`) on `data` (a `MarketData` or a spec for `load_data`) with
     `params` overriding its defaults; execution from `config`, else the strategy's default with any of
     fill/fees_bps/slippage_bps/borrow_bps given. Nothing is written: see `Run.save` and `Run.tearsheet`."""
-    import strategies
-
-    strat = strategies.get(strategy) if isinstance(strategy, str) else strategy
+    strat = registry.get(strategy) if isinstance(strategy, str) else strategy
     market = data if isinstance(data, MarketData) else load_data(data)
     if config is None:
         kw = {k: v for k, v in (("fill", fill), ("fees_bps", fees_bps), ("slippage_bps", slippage_bps),
@@ -257,12 +256,11 @@ def run(strategy: Strategy | str, data: MarketData | str | Path = "synthetic", *
 
 
 def strategy_table() -> pd.DataFrame:
-    """Every registered strategy (the `strategies` package and any registered in this session): its mode, what
-    data it needs, its hypothesis. `research.strategies()`; the CLI's `flowbt list` prints the same registry."""
-    import strategies
-
+    """Every registered strategy (the strategy packages of `research.registry` and any registered in this
+    session): its mode, what data it needs, its hypothesis. `research.strategies()`; the CLI's `flowbt list`
+    prints the same registry."""
     rows = {name: {"mode": s.mode, "needs": ", ".join(s.needs), "hypothesis": s.hypothesis}
-            for name, s in strategies.registry().items()}
+            for name, s in registry.registry().items()}
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("strategy")
 
 
@@ -333,10 +331,8 @@ def execute(
     """Run one strategy on `data` in memory: target weights, the engine, benchmarks and headline metrics.
 
     `run_strategy` and `research.run` both start here; nothing is written."""
-    import strategies
-
     t0 = time.perf_counter()
-    strat = strategies.get(strategy) if isinstance(strategy, str) else strategy
+    strat = registry.get(strategy) if isinstance(strategy, str) else strategy
     params = strat.resolve(overrides)
     cfg = config or default_config(strat)
     target = strat.target_weights(data, params)

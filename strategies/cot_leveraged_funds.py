@@ -16,47 +16,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-import research.signals as sig
 from research.data.market import MarketData
 from research.data.universe import MARKET
 from research.errors import ConfigError
-from research.schedule import weekly
+from research.observe import cot_observations, require_history
+from research.signals import standardise
 from research.strategy import Choice, Float, Int, Strategy
-
-FRIDAY = 4
-
-
-def cot_observations(data: MarketData, metric: str, entities: list[str]) -> pd.DataFrame:
-    """`metric` at each Friday-release decision session, NaN where no new CFTC week arrived (never filled)."""
-    dates = weekly(data.index, weekday=FRIDAY)
-    value = data.flow(metric, entities).loc[dates]
-    as_of = data.flow(metric, entities, field="as_of").loc[dates]
-    return value.where(as_of.notna() & as_of.ne(as_of.shift(1)))
-
-
-def require_history(name: str, obs: pd.DataFrame, min_weeks: int) -> None:
-    """A clear error when no column has more than `min_weeks` reported weeks: the first score needs `min_weeks`
-    weeks, and a later week to be traded (instead of the engine's "weights is empty")."""
-    weeks = int(obs.notna().sum().max()) if obs.shape[1] else 0
-    if weeks <= min_weeks:
-        span = (f" ({obs.dropna(how='all').index[0].date()} -> {obs.dropna(how='all').index[-1].date()})"
-                if weeks else "")
-        raise ConfigError(f"{name}: {weeks} weeks of history{span}; min_weeks is {min_weeks}, so no week has a score "
-                          "to trade. Give a longer CFTC history or a smaller min_weeks.")
-
-
-def standardise(x: pd.DataFrame, how: str, window: int, min_weeks: int) -> pd.DataFrame:
-    """Percentile rank in [0, 1] or a z-score mapped through the normal CDF, over observed weeks only."""
-    if how == "percentile":
-        return x.apply(lambda c: sig.pct_rank(c.dropna().to_frame(), window, min_count=min_weeks).iloc[:, 0]
-                       .reindex(c.index))
-    if how == "zscore":
-        from scipy.stats import norm
-
-        z = x.apply(lambda c: sig.zscore(c.dropna().to_frame(), window, min_count=min_weeks).iloc[:, 0]
-                    .reindex(c.index))
-        return pd.DataFrame(norm.cdf(z), index=z.index, columns=z.columns).where(z.notna())
-    raise ConfigError(f"cot_leveraged_funds: how must be 'percentile' or 'zscore', not {how!r}")
 
 
 def weights(

@@ -15,35 +15,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from research.book import ranked
 from research.data.market import MarketData
-from research.data.universe import SECTOR_ETFS
 from research.errors import ConfigError
+from research.observe import SECTOR_TICKERS
+from research.positioning import sector_positioning as positioning
 from research.strategy import Float, Int, Strategy
-from strategies._common import ranked
-from strategies.cot_leveraged_funds import cot_observations, require_history, standardise
-
-SECTOR_TICKERS = list(SECTOR_ETFS)
-
-
-def positioning(data: MarketData, window: int, min_weeks: int, stale_weeks: int) -> pd.DataFrame:
-    """Each sector future's net-position percentile on the Friday release sessions from the first one with a
-    score (carried `stale_weeks` weeks after a report, NaN after that)."""
-    entities = set(data.panel["entity"].unique())
-    have = [t for t in SECTOR_TICKERS if t in entities]
-    if not have:
-        raise ConfigError("cot_sector_positioning: no sector futures in the CFTC panel")
-    net = cot_observations(data, "lev_money_net_pct_oi", have)
-    if stale_weeks < 1:
-        raise ConfigError(f"cot_sector_positioning: stale_weeks must be >= 1, got {stale_weeks}")
-    require_history("cot_sector_positioning", net, min_weeks)
-    score = standardise(net, "percentile", window, min_weeks)
-    if stale_weeks > 1:  # a report is used for its own week and stale_weeks - 1 more; 1 = its own week only
-        score = score.ffill(limit=stale_weeks - 1)
-    score = score.reindex(columns=SECTOR_TICKERS)
-    start = score.first_valid_index()
-    if start is None:
-        raise ConfigError("cot_sector_positioning: no sector has enough CFTC history for a percentile")
-    return score.loc[start:]
 
 
 def weights(

@@ -16,20 +16,11 @@ from __future__ import annotations
 import pandas as pd
 
 import research.signals as sig
+from research.book import equal_when_idle, on_decisions, recent, scores_on_decisions
 from research.data.market import MarketData
 from research.data.universe import BOOK
+from research.observe import SECTOR_TICKERS, book_obs, observed, priced, sector_obs
 from research.strategy import Float, Int, Strategy
-from strategies._common import (
-    SECTOR_TICKERS,
-    book_obs,
-    equal_when_idle,
-    observed,
-    on_decisions,
-    priced,
-    recent,
-    scores_on_decisions,
-    sector_obs,
-)
 
 
 def crowding(

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from research.book import on_decisions, recent
 from research.data.market import MarketData
 from research.data.universe import BASKET_MOST_SHORT, BASKET_VIP, BOOK
 from research.strategy import Float, Int, Strategy
-from strategies._common import on_decisions, recent
 from strategies.leverage_regime import degrossing
 
 

@@ -19,18 +19,11 @@ from __future__ import annotations
 import pandas as pd
 
 import research.signals as sig
+from research.book import choice, on_decisions, ranked, scores_on_decisions
 from research.data.market import MarketData
 from research.errors import ConfigError
+from research.observe import SECTOR_TICKERS, observed, weekly_obs
 from research.strategy import Choice, Float, Int, Strategy
-from strategies._common import (
-    SECTOR_TICKERS,
-    choice,
-    observed,
-    on_decisions,
-    ranked,
-    scores_on_decisions,
-    weekly_obs,
-)
 
 MEASURES = ("si_days_to_cover", "si_shares")
 

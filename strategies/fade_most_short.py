@@ -17,11 +17,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from research.book import choice, recent
 from research.data.market import MarketData
 from research.data.universe import BASKET_MOST_SHORT, BASKET_VIP
-from research.errors import ConfigError
+from research.observe import decisions, first_priced
 from research.strategy import Choice, Float, Int, Strategy
-from strategies._common import choice, decisions, recent
 
 
 def squeezes(data: MarketData, squeeze_pct: float, squeeze_weeks: int) -> pd.Series:
@@ -29,15 +29,6 @@ def squeezes(data: MarketData, squeeze_pct: float, squeeze_weeks: int) -> pd.Ser
     close = data.prices.close.loc[decisions(data), [BASKET_VIP, BASKET_MOST_SHORT]]
     spread = np.log(close[BASKET_MOST_SHORT] / close[BASKET_VIP])
     return spread.diff(squeeze_weeks) > np.log1p(squeeze_pct / 100.0)
-
-
-def first_priced(data: MarketData) -> pd.Timestamp:
-    """The first decision session with both baskets priced (the run starts there)."""
-    both = data.prices.close.loc[decisions(data), [BASKET_VIP, BASKET_MOST_SHORT]].notna().all(axis=1)
-    if not both.any():
-        raise ConfigError(f"fade_most_short: {BASKET_VIP} and {BASKET_MOST_SHORT} are never priced together in "
-                          f"{data.name}.")
-    return both.idxmax()
 
 
 def weights(
@@ -52,7 +43,7 @@ def weights(
     """Long HF_VIP / short MOST_SHORT, always or for `hold` weeks after a most-short squeeze."""
     choice(variant, ("always", "squeeze"), "variant")
     squeeze = squeezes(data, squeeze_pct, squeeze_weeks)
-    squeeze = squeeze.loc[first_priced(data):]
+    squeeze = squeeze.loc[first_priced(data, [BASKET_VIP, BASKET_MOST_SHORT], "fade_most_short"):]
     on = pd.Series(1.0, index=squeeze.index) if variant == "always" else \
         recent(squeeze.to_frame(), hold).iloc[:, 0].astype(float)
     priced = data.prices.close.loc[on.index, [BASKET_VIP, BASKET_MOST_SHORT]].notna().all(axis=1)

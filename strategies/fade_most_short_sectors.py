@@ -20,54 +20,12 @@ from __future__ import annotations
 import pandas as pd
 
 import research.signals as sig
+from research.book import on_decisions, scores_on_decisions
 from research.data.market import MarketData
-from research.errors import ConfigError
+from research.observe import SECTOR_TICKERS, priced
+from research.positioning import SHORT_SOURCES as SOURCES
+from research.positioning import net_shorting, periods, start
 from research.strategy import Choice, Int, Strategy
-from strategies._common import (
-    SECTOR_TICKERS,
-    choice,
-    observed,
-    on_decisions,
-    priced,
-    scores_on_decisions,
-    sector_obs,
-)
-
-SOURCES = ("auto", "prime_book", "finra")
-
-
-def resolve_source(data: MarketData, source: str) -> str:
-    """`source`, or for ``auto`` the prime book when the panel has short sales, else FINRA."""
-    choice(source, SOURCES, "fade_most_short_sectors: source")
-    if source != "auto":
-        return source
-    return "prime_book" if "short_sales" in set(data.metrics()) else "finra"
-
-
-def net_shorting(data: MarketData, source: str) -> pd.DataFrame:
-    """Per sector ETF, on observed weeks (or reports): net shorting, more negative = more shorted."""
-    if resolve_source(data, source) == "prime_book":
-        sales, covers = observed(sector_obs(data, "short_sales"), sector_obs(data, "short_covers"))
-        return sales + covers
-    (change,) = observed(sector_obs(data, "si_change_pct"))
-    return -change
-
-
-def periods(data: MarketData, source: str, weeks: int, window: int) -> tuple[int, int]:
-    """(weeks, window) in observations of the source: weeks, or FINRA reports (two a month, halved up)."""
-    if resolve_source(data, source) == "finra":
-        return (weeks + 1) // 2, (window + 1) // 2
-    return weeks, window
-
-
-def start(data: MarketData, source: str) -> pd.Timestamp | None:
-    """Where the weights start: the first FINRA report's decision session, or None (every decision session)."""
-    if resolve_source(data, source) == "prime_book":
-        return None
-    flows = net_shorting(data, source)
-    if flows.empty:
-        raise ConfigError(f"fade_most_short_sectors: no FINRA sector report is public within {data.name}.")
-    return flows.index[0]
 
 
 def shorting_z(data: MarketData, weeks: int, window: int, source: str = "auto") -> pd.DataFrame:

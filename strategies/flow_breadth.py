@@ -13,10 +13,11 @@ from __future__ import annotations
 import pandas as pd
 
 import research.signals as sig
+from research.book import on_decisions, timing_frame
 from research.data.market import MarketData
 from research.data.universe import MARKET
+from research.observe import observed, sector_obs
 from research.strategy import Float, Int, Strategy
-from strategies._common import observed, on_decisions, sector_obs, timing_frame
 
 
 def weights(

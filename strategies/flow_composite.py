@@ -16,16 +16,10 @@ from __future__ import annotations
 import pandas as pd
 
 import research.signals as sig
+from research.book import equal_when_idle, on_decisions, recent, scores_on_decisions
 from research.data.market import MarketData
+from research.observe import SECTOR_TICKERS, priced
 from research.strategy import Float, Int, Strategy
-from strategies._common import (
-    SECTOR_TICKERS,
-    equal_when_idle,
-    on_decisions,
-    priced,
-    recent,
-    scores_on_decisions,
-)
 from strategies.crowding_overlay import crowded
 from strategies.fresh_flow_low_exposure import fresh_low_exposure
 

@@ -19,19 +19,10 @@ from __future__ import annotations
 import pandas as pd
 
 import research.signals as sig
+from research.book import carry, choice, equal_when_idle, on_decisions, scores_on_decisions
 from research.data.market import MarketData
+from research.observe import SECTOR_TICKERS, observed, priced, sector_obs
 from research.strategy import Choice, Float, Int, Strategy
-from strategies._common import (
-    SECTOR_TICKERS,
-    carry,
-    choice,
-    equal_when_idle,
-    observed,
-    on_decisions,
-    priced,
-    scores_on_decisions,
-    sector_obs,
-)
 
 WEIGHTING = {"equal": "equal", "signal": "proportional"}
 

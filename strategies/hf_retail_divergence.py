@@ -16,18 +16,10 @@ from __future__ import annotations
 import pandas as pd
 
 import research.signals as sig
+from research.book import carry, neutral_book, on_decisions, scores_on_decisions
 from research.data.market import MarketData
+from research.observe import SECTOR_TICKERS, observed, priced, sector_obs
 from research.strategy import Int, Strategy
-from strategies._common import (
-    SECTOR_TICKERS,
-    carry,
-    neutral_book,
-    observed,
-    on_decisions,
-    priced,
-    scores_on_decisions,
-    sector_obs,
-)
 
 
 def sides(data: MarketData, min_weeks: int, hold: int, smooth: int) -> tuple[pd.DataFrame, pd.DataFrame]:

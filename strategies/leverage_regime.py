@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 
 import research.signals as sig
+from research.book import on_decisions, recent, timing_frame
 from research.data.market import MarketData
 from research.data.universe import BOOK, MARKET
+from research.observe import book_obs, observed
 from research.strategy import Float, Int, Strategy
-from strategies._common import book_obs, observed, on_decisions, recent, timing_frame
 
 
 def degrossing(data: MarketData, drop: float) -> pd.DataFrame:

@@ -14,10 +14,11 @@ from __future__ import annotations
 import pandas as pd
 
 import research.signals as sig
+from research.book import on_decisions, timing_frame
 from research.data.market import MarketData
 from research.data.universe import BOOK, MARKET
+from research.observe import book_obs, observed
 from research.strategy import Float, Int, Strategy
-from strategies._common import book_obs, observed, on_decisions, timing_frame
 
 
 def weights(

@@ -14,9 +14,10 @@ from __future__ import annotations
 import pandas as pd
 
 import research.signals as sig
+from research.book import on_decisions, scores_on_decisions
 from research.data.market import MarketData
+from research.observe import SECTOR_TICKERS, observed, priced, sector_obs
 from research.strategy import Int, Strategy
-from strategies._common import SECTOR_TICKERS, observed, on_decisions, priced, scores_on_decisions, sector_obs
 
 
 def flow_z(data: MarketData, weeks: int, window: int) -> pd.DataFrame:

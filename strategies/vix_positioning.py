@@ -17,11 +17,10 @@ from __future__ import annotations
 import pandas as pd
 
 from research.data.market import MarketData
-from research.data.universe import MARKET
+from research.data.universe import MARKET, VIX
+from research.observe import cot_observations, require_history
+from research.signals import standardise
 from research.strategy import Float, Int, Strategy
-from strategies.cot_leveraged_funds import cot_observations, require_history, standardise
-
-VIX = "VIX"
 
 
 def weights(

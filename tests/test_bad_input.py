@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import strategies
+from research import registry
 from research.data.calendar import sessions
 from research.errors import ConfigError, DataError
 
@@ -506,7 +506,7 @@ def test_bad_synthetic_specs_are_clear_errors(spec, says):
 
 def _numeric_params() -> list[tuple[str, str]]:
     out = []
-    for name, s in strategies.registry().items():
+    for name, s in registry.registry().items():
         out += [(name, k) for k, v in s.params.items() if isinstance(v, int | float) and not isinstance(v, bool)]
     return out
 
@@ -516,7 +516,7 @@ NUMERIC = _numeric_params()
 
 @pytest.mark.parametrize("name, key", NUMERIC, ids=[f"{n}.{k}" for n, k in NUMERIC])
 def test_nan_and_inf_are_refused_for_every_numeric_parameter(name, key):
-    strat = strategies.get(name)
+    strat = registry.get(name)
     for bad in ("nan", "inf", "-inf", float("nan")):
         with pytest.raises(ConfigError, match=f"{name}.{key}"):
             strat.resolve({key: bad})
@@ -526,7 +526,7 @@ def test_nan_and_inf_are_refused_for_every_numeric_parameter(name, key):
 def _bound_cases() -> list[tuple[str, str, str, str]]:
     """A value just outside each declared bound of every numeric parameter (`Param.lo` / `Param.hi`)."""
     out = []
-    for name, s in strategies.registry().items():
+    for name, s in registry.registry().items():
         for k, p in s.spec.items():
             if not isinstance(p.default, int | float) or isinstance(p.default, bool):
                 continue
@@ -544,7 +544,7 @@ BOUNDS = _bound_cases()
 @pytest.mark.parametrize("name, key, value, says", BOUNDS, ids=[f"{n}.{k}={v}" for n, k, v, _ in BOUNDS])
 def test_values_outside_the_declared_bounds_are_refused(name, key, value, says):
     with pytest.raises(ConfigError, match=says):
-        strategies.get(name).resolve({key: value})
+        registry.get(name).resolve({key: value})
 
 
 @pytest.mark.parametrize("name, key, value", [
@@ -553,7 +553,7 @@ def test_values_outside_the_declared_bounds_are_refused(name, key, value, says):
     ("fresh_flow_low_exposure", "top_n", "11"), ("degrossing_squeeze", "drop", "0.5"),
 ])
 def test_meaningful_edge_values_are_accepted_unchanged(name, key, value):
-    strat = strategies.get(name)
+    strat = registry.get(name)
     assert strat.resolve({key: value})[key] == type(strat.params[key])(float(value))
 
 
@@ -590,7 +590,7 @@ GRID_BAD = [
 def test_bad_grids_are_refused_before_any_work(items, says):
     from research.sweep.grid import expand, parse_grid
 
-    strat = strategies.get("fresh_flow_low_exposure")
+    strat = registry.get("fresh_flow_low_exposure")
     with pytest.raises(ConfigError, match=says):
         expand(strat, parse_grid(items, strat))
 
@@ -598,7 +598,7 @@ def test_bad_grids_are_refused_before_any_work(items, says):
 def test_the_cap_can_be_raised_and_is_checked_before_expansion():
     from research.sweep.grid import expand, parse_grid
 
-    strat = strategies.get("fresh_flow_low_exposure")
+    strat = registry.get("fresh_flow_low_exposure")
     grid = parse_grid(["top_n=1:3", "hold=1:4"], strat, max_configs=20)
     assert len(expand(strat, grid, max_configs=12)) == 12
     with pytest.raises(ConfigError, match="12 configs, above the cap of 11"):

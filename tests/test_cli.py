@@ -5,14 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-import strategies
+from research import registry
 from research.cli import main
 
 
 def test_list_shows_every_strategy_with_its_hypothesis(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    for name, strat in strategies.registry().items():
+    for name, strat in registry.registry().items():
         assert name in out
         assert strat.hypothesis in out
 

@@ -117,7 +117,7 @@ def test_dask_is_an_optional_extra_with_a_clear_message_when_absent(monkeypatch)
     import importlib.util
 
     from research.errors import ConfigError
-    from research.sweep.executors import executor
+    from research.sweep.runner import executor
 
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert not any(d.startswith("dask") for d in meta["dependencies"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import strategies
+from research import registry
 from research.run import default_config
 from research.sweep import plans
 from research.sweep.executors import LocalExecutor
@@ -25,7 +25,7 @@ def cluster():
 
 
 def test_dask_matches_local_and_workers_do_not_compile(market, cluster):
-    strat = strategies.get("fresh_flow_low_exposure")
+    strat = registry.get("fresh_flow_low_exposure")
     params = expand(strat, {"hold": [2, 4, 6], "top_n": [1, 2, 3], "pct_below": [0.2, 0.3, 0.4]})
     plan = plans.prepare(strat, market, params)
     slots = np.full(plan.size, -1, dtype=np.int64)
@@ -46,7 +46,8 @@ def test_dask_matches_local_and_workers_do_not_compile(market, cluster):
 
 def _notebook_weights(data, *, weeks: int = 2, n: int = 1):
     """A strategy body as a notebook would write it (this module is not importable on a worker by name)."""
-    from strategies._common import on_decisions, sector_obs
+    from research.book import on_decisions
+    from research.observe import sector_obs
 
     flow = sector_obs(data, "net_flow").dropna(how="all").rolling(weeks, min_periods=1).sum()
     rank = flow.rank(axis=1, ascending=False)
@@ -56,14 +57,14 @@ def _notebook_weights(data, *, weeks: int = 2, n: int = 1):
 
 def test_an_unregistered_strategy_sweeps_on_dask(market, cluster):
     """A Strategy object that is in no registry (a notebook's) runs on the workers: the plan carries it."""
+    from research.observe import SECTOR_TICKERS
     from research.strategy import Int, Strategy
-    from strategies._common import SECTOR_TICKERS
 
     mine = Strategy("notebook_only_demo", "Last weeks' most-bought sectors outperform.",
                     ("net_flow", *(f"price:{t}" for t in SECTOR_TICKERS)),
                     {"weeks": Int(2, grid=[1, 2], lo=1, hi=52), "n": Int(1, grid=[1, 2], lo=1, hi=11)},
                     weights=_notebook_weights)
-    assert "notebook_only_demo" not in strategies.registry()
+    assert "notebook_only_demo" not in registry.registry()
     params = expand(mine)
     plan = plans.prepare(mine, market, params)
     assert not plan.fused and plan.source is mine
@@ -76,7 +77,7 @@ def test_an_unregistered_strategy_sweeps_on_dask(market, cluster):
 def test_a_notebook_strategy_named_like_a_shipped_one_does_not_get_its_plan(market):
     from dataclasses import replace
 
-    shipped = strategies.get("fresh_flow_low_exposure")
+    shipped = registry.get("fresh_flow_low_exposure")
     variant = replace(shipped, weights=_notebook_weights, params={"weeks": 2, "n": 1}, grid={})
     assert plans.prepare(shipped, market, [shipped.params]).fused
     assert not plans.prepare(variant, market, [variant.params]).fused

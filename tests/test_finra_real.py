@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import strategies
+from research import registry
 from research.data import baskets, cftc, finra
 from research.data.membership import load_membership
 from research.data.panel import align
@@ -96,7 +96,7 @@ def test_no_look_ahead_in_finra_rows(real) -> None:
     close.loc[close.index > CUT, ["MOST_SHORT", "MOST_SHORT_CHG"]] *= 1.5
     pert = dataclasses.replace(real, panel=panel, prices=dataclasses.replace(real.prices, close=close))
     for name in ("fade_most_short", "fade_most_short_sectors", "etf_short_crowding"):
-        s = strategies.get(name)
+        s = registry.get(name)
         a, b = s.target_weights(real), s.target_weights(pert)
         pd.testing.assert_frame_equal(a.loc[:CUT.normalize()], b.loc[:CUT.normalize()])
         if name != "fade_most_short":  # these read the FINRA rows: the perturbation does reach later weights
@@ -154,10 +154,10 @@ def test_cftc_variants_never_mix_and_published_names(shared_data: Path, tmp_path
 def test_short_history_says_so(real, name: str) -> None:
     cftc_rows = real.panel["source"] == "cftc_tff"
     weeks = sorted(real.panel.loc[cftc_rows, "as_of"].unique())
-    min_weeks = strategies.get(name).params["min_weeks"]
+    min_weeks = registry.get(name).params["min_weeks"]
     short = dataclasses.replace(real, panel=real.panel[~cftc_rows | (real.panel["as_of"] <= weeks[min_weeks - 1])])
     with pytest.raises(ConfigError, match=rf"\d+ weeks of history .*; min_weeks is {min_weeks}, so no week"):
-        strategies.get(name).target_weights(short)
+        registry.get(name).target_weights(short)
 
 
 def test_no_look_ahead_in_the_basket_from_raw_finra_rows(shared_data: Path, real) -> None:
@@ -183,7 +183,7 @@ def test_no_look_ahead_in_the_basket_from_raw_finra_rows(shared_data: Path, real
     close = real.prices.close.copy()
     close["MOST_SHORT"] = lb
     moved = dataclasses.replace(real, prices=dataclasses.replace(real.prices, close=close))
-    s = strategies.get("fade_most_short")
+    s = registry.get("fade_most_short")
     for params in ({}, {"variant": "squeeze"}):
         pd.testing.assert_frame_equal(s.target_weights(real, params).loc[:CUT.normalize()],
                                       s.target_weights(moved, params).loc[:CUT.normalize()])

@@ -11,7 +11,8 @@ import pytest
 
 from research.data import yahoo
 from research.data.calendar import sessions
-from research.data.prices import Prices, load_price_dir, load_prices, read_price_csv
+from research.data.prices import Prices, load_price_dir, read_price_csv
+from research.data.sources import load_prices
 from research.errors import ConfigError, DataError, NetworkError
 
 HEADER = "Date,Open,High,Low,Close,Adj Close,Volume"

@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import strategies
+from research import registry
 from research.data.market import MarketData
 from research.run import load_data, run_strategy
 from research.schedule import weekly
 
-REAL = sorted(n for n, s in strategies.registry().items() if "real-data" in s.tags)
+REAL = sorted(n for n, s in registry.registry().items() if "real-data" in s.tags)
 CUT = pd.Timestamp("2025-07-31 23:59")  # after the first 13F quarter and ~8 years of CFTC weeks
 
 
@@ -28,12 +28,12 @@ def test_the_real_data_strategies_exist():
 
 def test_synthetic_market_lacks_cftc_so_they_are_skipped_there(market):
     for name in REAL:
-        assert strategies.get(name).missing_data(market), name
+        assert registry.get(name).missing_data(market), name
 
 
 @pytest.mark.parametrize("name", REAL)
 def test_weights_are_valid_and_start_when_the_signal_does(name, real):
-    s = strategies.get(name)
+    s = registry.get(name)
     w = s.target_weights(real)
     assert not w.isna().any().any()
     assert set(w.index) <= set(real.index)
@@ -57,7 +57,7 @@ def test_no_look_ahead(name, real):
     close.loc[close.index > CUT] *= 1.7
     pert = dataclasses.replace(real, panel=panel,
                                prices=dataclasses.replace(real.prices, close=close))
-    s = strategies.get(name)
+    s = registry.get(name)
     a = s.target_weights(real).loc[:CUT.normalize()]
     b = s.target_weights(pert).loc[:CUT.normalize()]
     pd.testing.assert_frame_equal(a, b)
@@ -66,9 +66,9 @@ def test_no_look_ahead(name, real):
                                       s.target_signal(pert).loc[:CUT.normalize()])
 
 
-@pytest.mark.parametrize("name", [n for n in REAL if strategies.get(n).signal is not None])
+@pytest.mark.parametrize("name", [n for n in REAL if registry.get(n).signal is not None])
 def test_signal_is_on_the_weights_dates(name, real):
-    s = strategies.get(name)
+    s = registry.get(name)
     sig, w = s.target_signal(real), s.target_weights(real)
     assert sig.index.equals(w.index) and set(sig.columns) <= set(w.columns)
 

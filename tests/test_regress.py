@@ -69,9 +69,9 @@ def test_within_tolerance_is_not_drift():
 
 
 def test_committed_baselines_exist_for_every_synthetic_strategy():
-    import strategies
+    from research import registry
 
-    names = {n for n, s in strategies.registry().items() if "real-data" not in s.tags}
+    names = {n for n, s in registry.registry().items() if "real-data" not in s.tags}
     folder = Path(__file__).resolve().parents[1] / R.BASELINES / "synthetic"
     have = {p.stem for p in folder.glob("*.json")}
     missing = names - have
@@ -155,12 +155,12 @@ def test_cli_regress_from_an_empty_folder_exits_2(tmp_path, monkeypatch, capsys)
 def test_inputs_hash_ignores_what_the_strategy_does_not_read(market):
     import numpy as np
 
-    import strategies
+    from research import registry
     from research.data.market import MarketData
     from research.data.prices import Prices
     from research.provenance import inputs_hash
 
-    strat = strategies.get("leverage_regime")
+    strat = registry.get("leverage_regime")
     base = inputs_hash(market, strat)
     extra_rows = market.panel[market.panel["metric"] == "net_flow"].assign(metric="short_interest_usd")
     p = market.prices

@@ -18,12 +18,12 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-import strategies
+from research import registry
 from research.data.universe import ETF_OF_SECTOR
 from research.errors import ConfigError
-from research.report.compare import COMPARISON_KEYS
+from research.report.compare import COMPARISON_KEYS, write_comparison
 from research.report.render import STAMP_RE
-from research.report.tearsheet import NO_SIGNAL, SECTION_KEYS, write_comparison, write_tearsheet
+from research.report.tearsheet import NO_SIGNAL, SECTION_KEYS, write_tearsheet
 from research.report.trials import trial_stats
 from research.schedule import weekly
 from research.strategy import Strategy
@@ -49,13 +49,13 @@ def _leverage_timing(data, k=4):
 @pytest.fixture(scope="module", autouse=True)
 def module_strategies():
     """Two small strategies for this module only (unregistered afterwards, so other modules never see them)."""
-    strategies.register(Strategy(SIG, "Sectors hedge funds net bought most last week outperform.", ("net_flow",),
+    registry.register(Strategy(SIG, "Sectors hedge funds net bought most last week outperform.", ("net_flow",),
                                  {"top": 3}, {"top": [2, 3, 4]}, _flow_weights, signal=_flow_scores), replace=True)
-    strategies.register(Strategy(TIMING, "Rising hedge-fund gross leverage is good for SPY.", ("gross_leverage",),
+    registry.register(Strategy(TIMING, "Rising hedge-fund gross leverage is good for SPY.", ("gross_leverage",),
                                  {"k": 4}, {"k": [2, 4]}, _leverage_timing, mode="timing"), replace=True)
     yield
-    strategies.unregister(SIG)
-    strategies.unregister(TIMING)
+    registry.unregister(SIG)
+    registry.unregister(TIMING)
 
 
 @pytest.fixture(scope="module")
@@ -184,8 +184,8 @@ def test_timing_strategy_says_it_has_no_cross_sectional_signal(runs):
 
 
 def test_strategy_signal_hook_contract(market):
-    s = strategies.get(SIG)
-    assert strategies.get(TIMING).target_signal(market) is None
+    s = registry.get(SIG)
+    assert registry.get(TIMING).target_signal(market) is None
     out = s.target_signal(market, {"top": 2})
     assert isinstance(out, pd.DataFrame) and isinstance(out.index, pd.DatetimeIndex)
     bad = Strategy("bad_signal", "h", (), {}, {}, _flow_weights, signal=lambda data: np.zeros(3))
@@ -363,7 +363,7 @@ def test_dsr_uses_the_trial_count(runs, tmp_path):
 
 
 def _registered() -> list[str]:
-    reg = strategies.registry()
+    reg = registry.registry()
     return [n for n in reg if n not in (SIG, TIMING) and not n.startswith(("smoke", "bad_"))
             and "real-data" not in reg[n].tags]
 
@@ -373,7 +373,7 @@ def _registered() -> list[str]:
 def test_every_strategy_gets_a_full_tearsheet(name, market, tmp_path):
     from research.run import run_strategy
 
-    strat = strategies.get(name)
+    strat = registry.get(name)
     folder = run_strategy(strat, market, out=tmp_path / name).folder
     page = html_of(folder)
     assert section_ids(page) == list(SECTION_KEYS)
@@ -406,13 +406,13 @@ def test_run_error_after_the_tearsheet_child_started_leaves_a_whole_tearsheet(ma
 def test_a_run_is_judged_on_its_active_return_with_at_least_its_grid_as_trials(tmp_path):
     """A timing book: judged against SPY x its average exposure, deflated by its declared grid when no trial log
     exists (never 1 trial when a grid exists)."""
-    import strategies
+    from research import registry
     from research.data.synthetic import make_market
     from research.report.load import load_run
     from research.report.tearsheet import grid_size, honesty, own_active
     from research.run import run_strategy
 
-    strat = strategies.get("leverage_regime")
+    strat = registry.get("leverage_regime")
     out = run_strategy(strat, make_market(), out=tmp_path / "lr", tearsheet=False)
     rec = load_run(out.folder)
     basis, active = own_active(rec)

@@ -15,22 +15,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import strategies
+from research import registry
 from research.backtest import ExecutionConfig
 from research.backtest.engine import check_weights
+from research.book import carry, neutral_book, recent
 from research.cli import main
 from research.data.market import MarketData
 from research.data.prices import Prices
 from research.data.synthetic import MECHANISMS, planted_signals
 from research.data.universe import BASKETS, ETF_OF_SECTOR, INCEPTION, MARKET, SECTOR_ETFS
 from research.errors import ConfigError
+from research.observe import observed, sector_obs
 from research.run import run_strategy
 from research.schedule import weekly
 from research.strategy import Strategy
-from strategies._common import carry, neutral_book, observed, recent, sector_obs
 from strategies.fresh_flow_low_exposure import fresh_low_exposure
 
-REGISTRY = strategies.registry()
+REGISTRY = registry.registry()
 NAMES = sorted(n for n in REGISTRY if "real-data" not in REGISTRY[n].tags)  # real-data ones: test_real_strategies
 REQUIRED = ("fresh_flow_low_exposure", "fade_most_short", "fade_most_short_sectors", "hf_retail_divergence",
             "leverage_regime", "long_short_ratio_extreme", "flow_breadth", "sector_flow_momentum",
@@ -274,12 +275,12 @@ BAD_VALUES = [
 @pytest.mark.parametrize(("name", "key", "raw", "says"), BAD_VALUES)
 def test_declared_parameters_refuse_bad_values(name, key, raw, says):
     with pytest.raises(ConfigError, match=re.escape(says)) as err:
-        strategies.get(name).resolve({key: raw})
+        registry.get(name).resolve({key: raw})
     assert f"{name}.{key}" in str(err.value)
 
 
 def test_every_declared_default_and_grid_value_is_valid():
-    for strat in strategies.registry().values():
+    for strat in registry.registry().values():
         assert set(strat.grid) <= set(strat.spec)
         for key, p in strat.spec.items():
             assert p.check(p.default, key) == strat.params[key]
@@ -289,7 +290,7 @@ def test_every_declared_default_and_grid_value_is_valid():
 def test_grid_values_are_checked_before_any_work():
     from research.sweep.grid import expand, parse_grid
 
-    strat = strategies.get("fresh_flow_low_exposure")
+    strat = registry.get("fresh_flow_low_exposure")
     with pytest.raises(ConfigError, match=r"top_n: 0 is not valid"):
         expand(strat, parse_grid(["top_n=0:3"], strat))
 

@@ -28,7 +28,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-import strategies
+from research import registry
 from research.analytics.metrics import sharpe
 from research.backtest import BacktestResult, ExecutionConfig, backtest, benchmark_returns
 from research.data.market import MarketData
@@ -43,7 +43,7 @@ DEFAULT_IC = 0.03
 T_NULL = 2.6
 T_EDGE = 2.0
 ZERO_COST = {"fees_bps": 0.0, "slippage_bps": 0.0, "borrow_bps": 0.0}
-REGISTRY = strategies.registry()
+REGISTRY = registry.registry()
 NAMES = sorted(n for n in REGISTRY if "real-data" not in REGISTRY[n].tags)  # real-data ones: test_real_strategies
 MATCHED = sorted(n for n, s in REGISTRY.items() if s.mechanism is not None)
 BASKET_PAIR = [BASKET_VIP, BASKET_MOST_SHORT]

@@ -17,14 +17,14 @@ import pandas as pd
 import pytest
 from test_strategies import CUT, perturbed_panel, perturbed_prices
 
-import strategies
+from research import registry
 from research.analytics.diagnostics import ic_summary
 from research.data.market import MarketData
 from research.data.universe import SECTOR_ETFS
+from research.observe import FRIDAY
 from research.schedule import weekly
-from strategies.cot_leveraged_funds import FRIDAY
 
-REGISTRY = strategies.registry()
+REGISTRY = registry.registry()
 SECTOR_BOOKS = ("fresh_flow_low_exposure", "flow_composite", "crowding_overlay", "fade_most_short_sectors",
                 "hf_retail_divergence", "sector_flow_momentum", "cot_sector_positioning")
 # Real-data strategies other than the CFTC ones (which run here on a synthetic CFTC panel) are checked in

@@ -11,17 +11,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-import strategies
+from research import registry
 from research.analytics.metrics import summary
 from research.analytics.stats import sharpe_moments
 from research.backtest import ExecutionConfig, backtest, benchmark_returns
 from research.errors import ConfigError
+from research.observe import SECTOR_TICKERS
 from research.run import default_config
 from research.sweep import kernel, plans
 from research.sweep.executors import Lanes, LocalExecutor
 from research.sweep.grid import expand, parse_grid, varied
 from research.sweep.runner import default_benchmark, evaluate, keep_returns, make_job
-from strategies._common import SECTOR_TICKERS
 
 TOL = 1e-9
 HEADLINE = ("sharpe", "sortino", "cagr", "volatility", "max_drawdown", "turnover", "total_return", "calmar",
@@ -64,13 +64,13 @@ def assert_agrees(met_row, ret, res, m):
 
 
 #: Plans of strategies that run on the synthetic market (real-data plans: tests/test_sweep_real.py).
-SYNTHETIC_PLANS = [n for n in plans.available() if "real-data" not in strategies.get(n).tags]
+SYNTHETIC_PLANS = [n for n in plans.available() if "real-data" not in registry.get(n).tags]
 
 
 @pytest.mark.parametrize("name", SYNTHETIC_PLANS)
 def test_plan_matches_strategy_and_engine(market, name):
     """Every plan: weights() identical on sampled configs; metrics and daily returns equal to the engine's."""
-    strat = strategies.get(name)
+    strat = registry.get(name)
     params = sample_params(strat)
     plan = plans.prepare(strat, market, params)
     assert plan.fused
@@ -88,7 +88,7 @@ def test_plan_matches_strategy_and_engine(market, name):
 
 def test_kernel_costs_limits_open_fill_and_shorts(market):
     """Every execution path of the core: open fills, band, gross/net limits, borrow on shorts, cash interest."""
-    strat = strategies.get("sector_flow_momentum")
+    strat = registry.get("sector_flow_momentum")
     params = [strat.resolve({"n": 2, "weeks": 2, "window": 52})]
     plan = plans.prepare(strat, market, params)
     idx = market.prices.index
@@ -212,7 +212,7 @@ def test_resuming_where_weights_part_is_exact(market, lanes):
 def test_lanes_equal_batches_to_the_bit(market, name, monkeypatch):
     """Every plan's `sweep_nb` (lanes, no fingerprints) gives the batches' numbers to the bit, returns included;
     a sweep that probes fingerprints first and goes on in lanes too."""
-    strat = strategies.get(name)
+    strat = registry.get(name)
     params = sample_params(strat, k=70, seed=3)
     plan = plans.prepare(strat, market, params)
     cfg = default_config(strat)
@@ -244,7 +244,7 @@ def test_probe_counts_repeated_weights(market):
     """The probe that picks batches or lanes counts the configs whose weights repeat an earlier one's exactly."""
     from research.sweep import executors
 
-    strat = strategies.get("fresh_flow_low_exposure")
+    strat = registry.get("fresh_flow_low_exposure")
     params = sample_params(strat, k=12, seed=5)
     for probe_params, batch in ((params, 4), (params + params, 5), (params + params + params, 64)):
         plan = plans.prepare(strat, market, probe_params)
@@ -259,7 +259,7 @@ def test_probe_counts_repeated_weights(market):
 
 def test_generic_fallback_equals_fused(market):
     """A strategy swept without its plan (engine per config) gives the fused kernel's numbers."""
-    strat = strategies.get("fresh_flow_low_exposure")
+    strat = registry.get("fresh_flow_low_exposure")
     params = [strat.resolve({"weighting": "signal", "idle": "cash", "hold": 2})]
     cfg = default_config(strat)
     bench = benchmark_returns(market.prices, plans.prepare(strat, market, params).dates, cfg)["EW_SECTORS"]
@@ -274,7 +274,7 @@ def test_generic_fallback_equals_fused(market):
 
 def test_returns_only_for_requested_configs_and_chunking_is_invisible(market):
     """Chunk size changes nothing; returns are kept only for configs that asked (memory ~ configs)."""
-    strat = strategies.get("fresh_flow_low_exposure")
+    strat = registry.get("fresh_flow_low_exposure")
     params = expand(strat, {"hold": [2, 4, 6], "top_n": [1, 2, 3], "pct_below": [0.2, 0.4]})
     plan = plans.prepare(strat, market, params)
     cfg = default_config(strat)
@@ -291,7 +291,7 @@ def test_returns_only_for_requested_configs_and_chunking_is_invisible(market):
 
 
 def test_grid_parsing_and_expansion():
-    strat = strategies.get("fresh_flow_low_exposure")
+    strat = registry.get("fresh_flow_low_exposure")
     grid = parse_grid(["hold=2,4", "top_n=1:3", "pct_below=0.1:0.3:0.1", "weighting=equal,signal"], strat)
     assert grid == {"hold": ["2", "4"], "top_n": [1, 2, 3], "pct_below": [0.1, 0.2, 0.3],
                     "weighting": ["equal", "signal"]}
@@ -308,7 +308,7 @@ def test_grid_parsing_and_expansion():
 
 def test_market_matches_engine_inputs(market):
     """Decisions on the last session have no fill; unpriced targets are flagged as the engine zeroes them."""
-    strat = strategies.get("fresh_flow_low_exposure")
+    strat = registry.get("fresh_flow_low_exposure")
     plan = plans.prepare(strat, market, [strat.resolve({})])
     mk = kernel.build_market(market.prices, plan.dates, plan.tickers, dataclasses.replace(default_config(strat)))
     assert mk.close.shape[0] == len(kernel.run_index(market.prices, plan.dates))

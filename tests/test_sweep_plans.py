@@ -15,11 +15,11 @@ import pandas as pd
 import pytest
 from test_sweep import sample_params
 
-import strategies
+from research import registry
 from research.sweep import plans
 
 #: Plans of strategies that run on the synthetic market (real-data plans: tests/test_sweep_real.py).
-SYNTHETIC_PLANS = [n for n in plans.available() if "real-data" not in strategies.get(n).tags]
+SYNTHETIC_PLANS = [n for n in plans.available() if "real-data" not in registry.get(n).tags]
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def gappy(market):
 
 @pytest.mark.parametrize("name", SYNTHETIC_PLANS)
 def test_plan_weights_on_a_market_with_gaps(gappy, name):
-    strat = strategies.get(name)
+    strat = registry.get(name)
     params = sample_params(strat, k=3, seed=1)
     plan = plans.prepare(strat, gappy, params)
     for c, p in enumerate(params):

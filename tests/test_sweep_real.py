@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from test_sweep import assert_agrees, assert_lanes_match_batches, engine_metrics, fused_run, sample_params
 
-import strategies
+from research import registry
 from research.backtest import benchmark_returns
 from research.errors import ConfigError
 from research.run import default_config, load_data
@@ -14,7 +14,7 @@ from research.sweep.runner import default_benchmark
 
 #: The real-data strategies, and those that run on both markets (real baskets and FINRA sectors on real data).
 BOTH = ("fade_most_short", "fade_most_short_sectors")
-REAL = [n for n in plans.available() if "real-data" in strategies.get(n).tags or n in BOTH]
+REAL = [n for n in plans.available() if "real-data" in registry.get(n).tags or n in BOTH]
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def test_the_real_data_plans_exist():
 
 @pytest.mark.parametrize("name", REAL)
 def test_real_plan_matches_strategy_and_engine(real, name, monkeypatch):
-    strat = strategies.get(name)
+    strat = registry.get(name)
     params = sample_params(strat, k=3)
     if name == "cot_sector_positioning":  # a tilt whose row sums are not exact: pandas' summation order counts
         params.append(strat.resolve({"tilt": 0.1, "stale_weeks": 2}))
@@ -49,6 +49,6 @@ def test_real_plan_matches_strategy_and_engine(real, name, monkeypatch):
 
 
 def test_configs_with_different_starts_are_refused(real):
-    strat = strategies.get("cot_leveraged_funds")
+    strat = registry.get("cot_leveraged_funds")
     with pytest.raises(ConfigError, match="start on different dates"):
         plans.prepare(strat, real, [strat.resolve({"min_weeks": 26, "window": 52}), strat.resolve({})])

@@ -61,7 +61,7 @@ def run_dir(tmp_path_factory, market) -> Path:
 
 @pytest.fixture(scope="module")
 def timing_dir(tmp_path_factory, market) -> Path:
-    import strategies
+    from research import registry
     from research.data.universe import BOOK
     from research.schedule import weekly
     from research.strategy import Strategy
@@ -70,7 +70,7 @@ def timing_dir(tmp_path_factory, market) -> Path:
         gross = data.flow("gross_leverage", [BOOK]).loc[weekly(data.index)].iloc[:, 0]
         return (gross.diff(k) > 0).astype(float).to_frame("SPY")
 
-    strat = strategies.register(Strategy("browser_test_timing", "Rising leverage is good for SPY.",
+    strat = registry.register(Strategy("browser_test_timing", "Rising leverage is good for SPY.",
                                          ("gross_leverage",), {"k": 4}, {}, weights, mode="timing"), replace=True)
     from research.run import run_strategy
 
@@ -78,7 +78,7 @@ def timing_dir(tmp_path_factory, market) -> Path:
     try:
         run_strategy(strat, market, out=out, pdf=False)
     finally:
-        strategies.unregister(strat.name)
+        registry.unregister(strat.name)
     return out
 
 
@@ -207,7 +207,7 @@ def test_timing_strategy_page(timing_dir, driver):
 
 
 def test_comparison_sheet_in_the_browser(run_dir, timing_dir, driver, tmp_path):
-    from research.report.tearsheet import write_comparison
+    from research.report.compare import write_comparison
 
     path = write_comparison([run_dir, timing_dir], tmp_path / "cmp")
     open_page(driver, path)

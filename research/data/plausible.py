@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from research.data.bars import LAYOUT_ADJ, adjust
 from research.errors import ConfigError, DataError
 
 ETF_MAX_MOVE = 0.35
@@ -110,9 +111,7 @@ class _Checker:
 def check_history(raw: pd.DataFrame, layout: str, ticker: str, where: str, *, lines: np.ndarray | None = None,
                   allow: Allow | str | None = None, fix: str = "Fix the file or re-download it.") -> list[str]:
     """Check one ticker's raw Yahoo columns (dates ascending); return notes of allowed findings, raise DataError
-    at the first other one. `layout` is prices.LAYOUT_ADJ or LAYOUT_HISTORY."""
-    from research.data.prices import LAYOUT_ADJ, adjust
-
+    at the first other one. `layout` is bars.LAYOUT_ADJ or LAYOUT_HISTORY."""
     chk = _Checker(where, ticker, allowances(allow), lines, fix)
     idx = pd.DatetimeIndex(raw.index)
     _absurd(raw, idx, chk)

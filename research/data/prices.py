@@ -1,4 +1,6 @@
-"""Prices: the contract, and one loader with three sources (synthetic, a directory of Yahoo CSVs, yfinance).
+"""Prices: the contract, and the source that reads a directory of Yahoo-style CSVs.
+
+One entry point for every source (synthetic, a directory, yfinance) is `research.data.sources.load_prices`.
 
 Contract: wide DataFrames on a tz-naive DatetimeIndex of NYSE sessions (named 'date'), one column per ticker,
 float64, NaN before a ticker's first trade. `close` and `open` are adjusted for splits and dividends with the
@@ -15,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from research.data.bars import LAYOUT_ADJ, LAYOUT_HISTORY, adjust
 from research.data.calendar import TZ, nyse, sessions
-from research.data.plausible import check_history
+from research.data.plausible import PRICE_RANGE, check_history
 from research.errors import ConfigError, DataError
 
 
@@ -74,8 +77,6 @@ def check_price_frame(df: pd.DataFrame, name: str) -> None:
         dups = df.index[df.index.duplicated()].unique()[:5]
         raise DataError(f"{name}: dates must be sorted and unique (duplicates: {list(map(str, dups))}).")
     values = df.to_numpy(dtype=float)
-    from research.data.plausible import PRICE_RANGE
-
     absurd = np.isinf(values) | (values > PRICE_RANGE[1])
     if absurd.any():
         r, c = np.argwhere(absurd)[0]
@@ -92,13 +93,9 @@ def check_price_frame(df: pd.DataFrame, name: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Loaders. One entry point, three sources: the synthetic market, a directory of Yahoo-style CSVs, yfinance.
+# A directory of Yahoo-style CSVs (one source of `research.data.sources.load_prices`).
 # ---------------------------------------------------------------------------------------------------------------
 
-#: Layouts of a Yahoo CSV. "adj_close": `yfinance.download(auto_adjust=False)` — Close is split-adjusted only and
-#: Adj Close also folds in dividends. "history": `Ticker.history()` — every price already adjusted.
-LAYOUT_ADJ = "adj_close"
-LAYOUT_HISTORY = "history"
 PRICE_FIELDS: tuple[str, ...] = ("Open", "High", "Low", "Close", "Adj Close")
 NUMERIC_FIELDS: tuple[str, ...] = (*PRICE_FIELDS, "Volume", "Dividends", "Stock Splits", "Capital Gains")
 MISSING_TOKENS: frozenset[str] = frozenset({"", "null", "NULL", "nan", "NaN", "NA", "N/A"})
@@ -129,40 +126,6 @@ class PriceFile:
     def bars(self) -> pd.DataFrame:
         """Adjusted `open`, `close` and `volume` (see `adjust`)."""
         return adjust(self.raw, self.layout)
-
-
-def load_prices(
-    source: str | Path = "synthetic",
-    tickers: Sequence[str] | None = None,
-    start: str | pd.Timestamp | None = None,
-    end: str | pd.Timestamp | None = None,
-    *,
-    offline: bool = False,
-    cache_dir: Path | None = None,
-    allow: str | None = None,
-) -> Prices:
-    """Adjusted prices from `source`: "synthetic", "yfinance" (cached; see `research.data.yahoo`) or a directory
-    of `<TICKER>.csv` files (see `load_price_dir`). `offline` and `cache_dir` only matter for "yfinance";
-    `allow` lists plausibility findings that are real (`research.data.plausible`; default $FLOWBT_ALLOW)."""
-    if isinstance(source, str) and source == "synthetic":
-        from research.data.synthetic import make_market  # lazy: the synthetic market is heavy and optional
-
-        prices = make_market().prices
-        prices = prices.select(list(tickers)) if tickers is not None else prices
-        return prices.between(start, end) if (start is not None or end is not None) else prices
-    if isinstance(source, str) and source == "yfinance":
-        from research.data.yahoo import load_yahoo
-
-        return load_yahoo(tickers, start, end, offline=offline, cache_dir=cache_dir, allow=allow)
-    path = Path(source).expanduser()
-    if path.is_dir():
-        return load_price_dir(path, tickers, start, end, allow=allow)
-    if path.exists():
-        raise ConfigError(f"price source {str(path)!r} is a file; give the directory that holds the <TICKER>.csv files.")
-    raise ConfigError(
-        f"unknown price source {str(source)!r}: give 'synthetic', 'yfinance' or an existing directory of "
-        "<TICKER>.csv files."
-    )
 
 
 def load_price_dir(
@@ -232,23 +195,6 @@ def read_price_csv(path: str | Path, *, allow: str | None = None) -> PriceFile:
         notes.append(f"{int(partial.sum())} row(s) with some empty prices, left NaN (first: line {kept[partial][0]}, "
                      f"{raw.index[partial][0].date()})")
     return PriceFile(path, layout, raw, kept, tuple(notes))
-
-
-def adjust(raw: pd.DataFrame, layout: str) -> pd.DataFrame:
-    """Adjusted `open`, `close` (and `volume` if present) from raw Yahoo columns.
-
-    adj_close layout: close = Adj Close, open = Open * Adj Close / Close (the day's dividend-and-split factor, so
-    open-to-close and close-to-close returns use one adjustment). history layout: prices are already adjusted.
-    """
-    if layout == LAYOUT_ADJ:
-        out = pd.DataFrame({"open": raw["Open"] * (raw["Adj Close"] / raw["Close"]), "close": raw["Adj Close"]})
-    elif layout == LAYOUT_HISTORY:
-        out = pd.DataFrame({"open": raw["Open"], "close": raw["Close"]})
-    else:
-        raise ValueError(f"unknown layout {layout!r}")
-    if "Volume" in raw.columns:
-        out["volume"] = raw["Volume"]
-    return out.astype(float)
 
 
 def combine(frames: Mapping[str, pd.DataFrame], source: str, notes: Sequence[str] = ()) -> Prices:

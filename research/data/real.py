@@ -42,7 +42,8 @@ import pandas as pd
 from research.data import store
 from research.data.market import MarketData, SourceInfo
 from research.data.panel import PANEL_COLUMNS, validate_panel
-from research.data.prices import Prices, load_prices
+from research.data.prices import Prices
+from research.data.sources import load_prices
 from research.data.universe import BASKET_MOST_SHORT, BASKET_VIP
 from research.errors import DataError
 

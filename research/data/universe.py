@@ -8,6 +8,8 @@ from __future__ import annotations
 import pandas as pd
 
 MARKET = "SPY"
+#: The CBOE volatility index: a price column (its close), a CFTC futures entity, never traded.
+VIX = "VIX"
 
 #: SPDR sector ETF -> GICS sector name (the entity name used in flow panels).
 SECTOR_ETFS: dict[str, str] = {

@@ -30,9 +30,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from research.data.bars import LAYOUT_ADJ, adjust
 from research.data.calendar import TZ, nyse
 from research.data.plausible import check_history
-from research.data.prices import LAYOUT_ADJ, Prices, adjust, combine, day, gaps_note, non_sessions
+from research.data.prices import Prices, combine, day, gaps_note, non_sessions
 from research.data.universe import TICKERS
 from research.errors import ConfigError, DataError, NetworkError
 

@@ -50,7 +50,7 @@ from research.report.trials import sweep_stats, trial_stats
 from research.report.trials import trials_db as trials_path
 
 __all__ = ["HEADLINE", "SECTION_KEYS", "STAMP_RE", "Section", "build_sections", "fmt", "headline_frame",
-           "headline_table", "kpi_strip", "sharpe_ci", "tearsheet_document", "write_comparison", "write_document",
+           "headline_table", "kpi_strip", "sharpe_ci", "tearsheet_document", "write_document",
            "write_tearsheet"]
 
 ROLLING = 252  # 52 weeks of sessions
@@ -750,9 +750,3 @@ def tearsheet_document(rec: RunRecord, trials_db: Path | None = None) -> Documen
         doc.footer = f"{rec.name} · {rec.config.get('data', '')}"
     return doc
 
-
-def write_comparison(folders: list[Path], out: Path, *, pdf: bool = True) -> Path:
-    """A comparison sheet of several runs (see `research.report.compare`); returns the HTML path."""
-    from research.report.compare import write_comparison as _write
-
-    return _write(folders, out, pdf=pdf)

@@ -8,7 +8,7 @@ with one.
 
 from research.signals.cross import bottom_n, breadth, cs_rank, top_n
 from research.signals.regime import hysteresis
-from research.signals.rolling import WEEKS_PER_YEAR, ewma, pct_rank, zscore
+from research.signals.rolling import WEEKS_PER_YEAR, ewma, pct_rank, standardise, zscore
 from research.signals.streaks import divergence, fresh, streak
 from research.signals.weights import METHODS, weights_from_scores
 
@@ -23,6 +23,7 @@ __all__ = [
     "fresh",
     "hysteresis",
     "pct_rank",
+    "standardise",
     "streak",
     "top_n",
     "weights_from_scores",

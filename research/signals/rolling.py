@@ -82,3 +82,18 @@ def ewma(
         alphas = p
     out = nb.ewma_nb(as_array(x, "ewma: x"), alphas, b.ints("min_count", 1))
     return to_frame(out, x, b)
+
+
+def standardise(x: pd.DataFrame, how: str, window: int, min_weeks: int) -> pd.DataFrame:
+    """Each column against its own history, over its reported rows only (NaN rows skipped, not filled):
+    `how` = "percentile" is `pct_rank` in [0, 1], "zscore" is `zscore` mapped through the normal CDF."""
+    if how == "percentile":
+        return x.apply(lambda c: pct_rank(c.dropna().to_frame(), window, min_count=min_weeks).iloc[:, 0]
+                       .reindex(c.index))
+    if how == "zscore":
+        from scipy.stats import norm
+
+        z = x.apply(lambda c: zscore(c.dropna().to_frame(), window, min_count=min_weeks).iloc[:, 0]
+                    .reindex(c.index))
+        return pd.DataFrame(norm.cdf(z), index=z.index, columns=z.columns).where(z.notna())
+    raise ConfigError(f"how must be 'percentile' or 'zscore', not {how!r}")

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from research.sweep.grid import expand, parse_grid
-from research.sweep.runner import SweepResult, SweepStats, analyse, run_sweep
+from research.sweep.runner import SweepResult, run_sweep
 from research.sweep.triallog import trial_stats
+from research.sweep.verdict import SweepStats, analyse
 
 __all__ = ["SweepResult", "SweepStats", "analyse", "expand", "parse_grid", "run_sweep", "sweep", "trial_stats"]
 

@@ -1,4 +1,5 @@
-"""Where a sweep's chunks run: in this process (`local`) or on a Dask cluster (`dask`, see `cluster`).
+"""Where a sweep's chunks run: in this process (`LocalExecutor`), or on a Dask cluster (`cluster.DaskExecutor`,
+built on the pieces here); `runner.executor` picks one by name.
 
 A sweep is cut into coarse chunks of configs (`Job` + (lo, hi)); each chunk returns metrics accumulators only
 (and the daily returns of the few configs that asked for them). Chunks are independent and each config's
@@ -282,22 +283,3 @@ def warm(job: Job) -> None:
     if job.plan.fused and job.plan.size:
         fused_configs(job, 0, 1, dedupe=False)
 
-
-def executor(name: str, scheduler: str | None = None, **kw: Any) -> Any:
-    """An executor by name: 'local' or 'dask' (LocalCluster, or the scheduler at `scheduler`)."""
-    from research.errors import ConfigError
-
-    if name == "local":
-        if scheduler:
-            raise ConfigError("--scheduler needs --executor dask.")
-        return LocalExecutor()
-    if name == "dask":
-        import importlib.util
-
-        if importlib.util.find_spec("distributed") is None:
-            raise ConfigError("--executor dask needs Dask's distributed scheduler, which is not installed: "
-                              "pip install 'flowbt[dask]' (or use --executor local).")
-        from research.sweep.cluster import DaskExecutor
-
-        return DaskExecutor(scheduler, **kw)
-    raise ConfigError(f"executor must be 'local' or 'dask', got {name!r}.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from research import registry
 from research.backtest.engine import backtest
 from research.strategy import Strategy
 from research.sweep import nb
@@ -18,9 +19,7 @@ def engine_config(job, c: int, acc: np.ndarray, seg: np.ndarray, ret: np.ndarray
     """Run config c of a generic job through the engine and fold its daily series into acc / seg / ret[slot]."""
     strat: Strategy | None = job.plan.source
     if strat is None:  # a plan built before plans carried their strategy
-        import strategies
-
-        strat = strategies.get(job.plan.strategy)
+        strat = registry.get(job.plan.strategy)
     weights = strat.weights(job.data, **job.plan.params[c])
     res = backtest(job.data.prices, weights, job.config)
     r = res.returns.to_numpy(dtype=float)

@@ -12,12 +12,13 @@ import html
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from research import registry
 from research.atomic import atomic_folder
 from research.report.figures import _log_ticks, styled
 from research.report.render import (
@@ -36,7 +37,10 @@ from research.report.render import (
 from research.report.tearsheet import kpi_strip, write_document
 from research.run import RESULTS, write_json
 from research.sweep import figures as F
-from research.sweep.runner import DSR_LEVEL, SPA_LEVEL, SweepResult, SweepStats, analyse, config_label
+from research.sweep.verdict import DSR_LEVEL, SPA_LEVEL, SweepStats, analyse
+
+if TYPE_CHECKING:  # annotations only: the runner imports this module to write a result
+    from research.sweep.runner import SweepResult
 
 TABLE_ROWS = 25
 SHOWN = ("sharpe", "active_sharpe", "sortino", "cagr", "volatility", "max_drawdown", "turnover")
@@ -87,11 +91,10 @@ def verdict_block(title: str, text: str, good: bool) -> Raw:
 
 def hypothesis_block(strategy: str) -> Raw | None:
     """The strategy's hypothesis when it is registered (a sweep may be of an unregistered Strategy object)."""
-    import strategies
     from research.errors import ConfigError
 
     try:
-        text = strategies.get(strategy).hypothesis
+        text = registry.get(strategy).hypothesis
     except ConfigError:
         return None
     if not text:
@@ -124,7 +127,7 @@ def ranked_table(result: SweepResult, rows: int = TABLE_ROWS) -> pd.DataFrame:
     t = result.table.head(rows)
     cols = [c for c in SHOWN if c in t.columns and t[c].notna().any()]
     out = pd.DataFrame(index=t.index)
-    out["params"] = [config_label(result, int(c)) for c in t.index]
+    out["params"] = [result.label(int(c)) for c in t.index]
     for c in cols:
         out[c] = [fmt(v, "pct" if c in PCT else "num") for v in t[c].to_numpy(dtype=float)]
     out.index.name = "config"
@@ -190,7 +193,7 @@ def _header(result: SweepResult, st: SweepStats) -> Section:
         ("Configs", f"{len(t):,}"),
         ("Grid", "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in result.grid.items())),
         ("Ranked by", f"{result.score}{against}"),
-        ("Best config", f"{result.best}: {config_label(result, result.best)}"),
+        ("Best config", f"{result.best}: {result.label(result.best)}"),
     ], "Sweep")
     right = KV([
         ("Data", result.data_name),

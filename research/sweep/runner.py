@@ -7,19 +7,12 @@ zero). It logs every config to the trial log, then re-runs configs to keep their
 the top `pbo_configs` (the candidates), `pbo_configs` spread evenly over the ranking, and the luck test's
 family: every valid config, up to `SPA_MAX` (beyond that the `SPA_MAX` best, said so on the sheet).
 
-Verdict (`analyse`): **real** when Hansen's (2005) SPA test, over the active daily returns of every config of
-the search against the benchmark, rejects "no config beats the benchmark" at `SPA_LEVEL` (its consistent
-p-value); else **likely luck**. The whole search is the family, so the selection of the best is paid for; the
-test is studentized and resamples by the stationary bootstrap, keeping the configs' correlation. Calibrated by
-`benchmarks/calibration.py` (BENCHMARKS.md, calibration): with no edge it calls luck in >= 97% of 100 seeds for
-every calibrated strategy. The deflated Sharpe probability (trials from the trial log: every config logged on
-these inputs), PBO by CSCV and a bootstrap interval of the selected config are reported beside it as
-diagnostics; they no longer decide. PBO in particular answers another question (does the in-sample ranking
-persist out of sample?) and is high for a real but weak edge shared by many near-identical configs.
+Verdict: `research.sweep.verdict` (`analyse`), on the returns kept here.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -31,8 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from research.analytics import stats as S
-from research.analytics.metrics import PERIODS
+from research import registry
 from research.backtest.benchmarks import EW_SECTORS, benchmark_returns
 from research.backtest.config import ExecutionConfig
 from research.data.market import MarketData
@@ -40,58 +32,15 @@ from research.data.universe import MARKET, SECTOR_ETFS
 from research.errors import ConfigError
 from research.strategy import Strategy
 from research.sweep import kernel, plans, triallog
-from research.sweep.executors import Job, chunks, executor, progress_enabled
+from research.sweep.executors import Job, LocalExecutor, chunks, progress_enabled
 from research.sweep.grid import MAX_CONFIGS, expand, params_key, varied
 from research.sweep.plans import Plan
+from research.sweep.verdict import SweepStats, analyse
 
-#: The SPA p-value below which the best config is called real (the verdict's size).
-SPA_LEVEL = 0.05
-#: The deflated Sharpe probability shown as "clears the deflation" (a diagnostic, not the verdict).
-DSR_LEVEL = 0.95
 #: The luck test's family: every valid config of the sweep, up to this many (the best by score beyond it).
 SPA_MAX = 2_000
 #: Configs re-run at a time to score timing books against their exposure-matched benchmark.
 MATCH_CHUNK = 1_000
-
-
-@dataclass
-class SweepStats:
-    """Overfitting statistics of a sweep's best config (Sharpe inputs per period unless named annual)."""
-
-    n_configs: int
-    n_trials: int
-    sr_variance: float  # per-period Sharpe variance across the logged trials
-    trials_source: str  # "trial log" or "this sweep"
-    best: int  # config id
-    sharpe: float  # raw annual Sharpe of the best
-    score: float  # annual Sharpe of the scored returns (active when there is a benchmark)
-    psr: float
-    dsr: float
-    expected_max_sharpe: float  # annualised
-    pbo: Any = None  # stats.PBOResult among the top candidates (by score)
-    pbo_search: Any = None  # stats.PBOResult over configs spread evenly over the whole ranking
-    bootstrap: Any = None  # stats.BootstrapCI of the best's scored Sharpe
-    spa: Any = None  # stats.SPAResult over the top configs
-    verdict: str = ""
-    statement: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {k: getattr(self, k) for k in ("n_configs", "n_trials", "sr_variance", "trials_source", "best",
-                                               "sharpe", "score", "psr", "dsr", "expected_max_sharpe",
-                                               "verdict", "statement")}
-        for key in ("pbo", "pbo_search"):
-            p = getattr(self, key)
-            if p is not None:
-                out[key] = {"pbo": p.pbo, "n_splits": p.n_splits, "n_configs": p.n_configs, "slope": p.slope,
-                            "prob_oos_loss": p.prob_oos_loss}
-        if self.bootstrap is not None:
-            b = self.bootstrap
-            out["bootstrap"] = {"estimate": b.estimate, "lower": b.lower, "upper": b.upper, "level": b.level,
-                                "block": b.block, "n": b.n}
-        if self.spa is not None:
-            out["spa"] = {"consistent": self.spa.consistent, "lower": self.spa.lower, "upper": self.spa.upper,
-                          "n_strategies": self.spa.n_strategies}
-        return out
 
 
 @dataclass(repr=False)
@@ -129,6 +78,11 @@ class SweepResult:
 
     def params(self, config: int) -> dict[str, Any]:
         return {k: _plain(self.table.loc[config, k]) for k in self.table.attrs["params"]}
+
+    def label(self, config: int) -> str:
+        """'buy_weeks=3, hold=4' over the varied parameters."""
+        keys = self.varied or self.table.attrs["params"]
+        return ", ".join(f"{k}={_plain(self.table.loc[config, k])}" for k in keys)
 
     def save(self, folder: Any = None, *, heatmap: tuple[str, str] | None = None, pdf: bool = True) -> Path:
         """Write the sweep folder (default results/sweeps/<strategy>/<timestamp>) and its tear sheet."""
@@ -196,6 +150,22 @@ def resolve_benchmark(spec: str | None, strategy: Strategy, tickers: Sequence[st
     return spec
 
 
+def executor(name: str, scheduler: str | None = None, **kw: Any) -> Any:
+    """An executor by name: 'local' or 'dask' (LocalCluster, or the scheduler at `scheduler`)."""
+    if name == "local":
+        if scheduler:
+            raise ConfigError("--scheduler needs --executor dask.")
+        return LocalExecutor()
+    if name == "dask":
+        if importlib.util.find_spec("distributed") is None:
+            raise ConfigError("--executor dask needs Dask's distributed scheduler, which is not installed: "
+                              "pip install 'flowbt[dask]' (or use --executor local).")
+        from research.sweep.cluster import DaskExecutor  # Dask is optional: imported only when asked for
+
+        return DaskExecutor(scheduler, **kw)
+    raise ConfigError(f"executor must be 'local' or 'dask', got {name!r}.")
+
+
 def evaluate(job: Job, ex: Any, chunk: int, progress: bool, desc: str) -> tuple[np.ndarray, np.ndarray, dict]:
     """Accumulators (C, N_ACC), segments (C, S, 3) and {global slot: returns} of every config of a job."""
     results = ex.map(job, chunks(job.plan.size, chunk), progress, desc)
@@ -219,8 +189,6 @@ def make_job(plan: Plan, data: MarketData, config: ExecutionConfig, bench: pd.Se
 def keep_returns(plan: Plan, data: MarketData, config: ExecutionConfig, bench: pd.Series | None,
                  ids: Sequence[int], ex: Any = None) -> pd.DataFrame:
     """Daily returns of configs `ids` of a plan (re-run through the kernel), columns = config ids."""
-    from research.sweep.executors import LocalExecutor
-
     ids = [int(i) for i in ids]
     sub = plan.subset(np.array(ids, dtype=np.int64))
     job = make_job(sub, data, config, bench, slots=np.arange(len(ids), dtype=np.int64))
@@ -250,13 +218,12 @@ def run_sweep(
     max_configs: int = MAX_CONFIGS,
 ) -> SweepResult:
     """Sweep `strategy` over `grid` (its own grid by default) on `data`; see the module docstring."""
-    import strategies
     from research._numba import compile_seconds
     from research.provenance import data_hash
     from research.run import default_config
 
     t0, c0 = time.perf_counter(), compile_seconds()
-    strat = strategies.get(strategy) if isinstance(strategy, str) else strategy
+    strat = registry.get(strategy) if isinstance(strategy, str) else strategy
     grid = {k: list(v) for k, v in (strat.grid if grid is None else grid).items()}
     params = expand(strat, grid, base, max_configs=max_configs)
     plan = plans.prepare(strat, data, params, fused=fused)
@@ -311,78 +278,9 @@ def run_sweep(
     return result
 
 
-def analyse(result: SweepResult, *, db: Any = None, use_log: bool = True, n_boot: int = 1000,
-            spa_reps: int = 500, seed: int = 0) -> SweepStats:
-    """Deflated Sharpe (trial-log counts), PBO (CSCV), bootstrap CI and SPA of a sweep's best config."""
-    t = result.table
-    active = result.bench is not None
-    pre = "active_" if active else ""
-    best = result.best
-    row = t.loc[best]
-    locked = ""
-    try:
-        logged = triallog.trial_stats(result.strategy, db, data_hash=result.data_hash, active=active) \
-            if use_log else None
-    except triallog.TrialLogLocked:  # its rows are staged; count this sweep's, and say so
-        logged, locked = None, ", the trial log being locked"
-    if logged is not None and logged[0] >= len(t):
-        n_trials, var = logged
-        source = "trial log"
-    else:
-        sr_all = t[f"{pre}sharpe_per_period"].to_numpy(dtype=float)
-        sr_all = sr_all[np.isfinite(sr_all)]
-        n_trials, var = len(sr_all), float(np.var(sr_all, ddof=1)) if len(sr_all) > 1 else 0.0
-        source = f"this sweep{locked}"
-    sr = float(row[f"{pre}sharpe_per_period"])
-    n_obs, skew, kurt = int(row["n_obs"]), float(row[f"{pre}skew"]), float(row[f"{pre}kurtosis"])
-    psr = S.probabilistic_sharpe_ratio(sr, n_obs, skew, kurt)
-    dsr = S.deflated_sharpe_ratio(sr, n_obs, skew, kurt, max(n_trials, 1), max(var, 0.0))
-    sr0 = S.expected_max_sharpe(max(n_trials, 1), max(var, 0.0)) * math.sqrt(PERIODS)
-    raw = result.scored_returns()
-    best_returns = raw[best].dropna().to_numpy()  # from its own first trade
-    scored = raw.loc[raw.notna().any(axis=1)].fillna(0.0)  # a config is flat (0 active) before its first trade
-
-    def cscv(ids: list[int]) -> Any:
-        cols = [c for c in ids if c in scored.columns]
-        return S.pbo(scored[cols].to_numpy(), n_splits=16) if len(cols) >= 2 and len(scored) >= 32 else None
-
-    pbo, pbo_search = cscv(result.pbo_ids), cscv(result.search_ids)
-    boot = S.bootstrap_ci(best_returns, "sharpe", n=n_boot, seed=seed)
-    family = [c for c in (result.spa_ids or result.search_ids) if c in scored.columns]
-    spa = None
-    if spa_reps and family and len(scored) >= 10:
-        spa = S.spa_test(scored[family].to_numpy(), 0.0, seed=seed, reps=spa_reps)
-    real = spa is not None and spa.consistent < SPA_LEVEL
-    verdict = "real" if real else "likely luck"
-    bench_text = (f"{result.benchmark} x each config's average exposure" if result.matched
-                  else result.benchmark) if active else "zero (raw returns)"
-    against = f" (active Sharpe {row['active_sharpe']:.2f} against {bench_text})" if active else ""
-    capped = f" (the best {len(family):,} of {len(t):,})" if len(family) < len(t) else ""
-    if spa is None:
-        decided = "too little history for the luck test"
-    else:
-        decided = (f"Hansen's SPA over all {len(family):,} configs{capped}, against {bench_text}: p = "
-                   f"{spa.consistent:.3f} ({'<' if real else '>='} {SPA_LEVEL})")
-    pbo_text = f"; PBO among the top {pbo.n_configs} = {pbo.pbo:.2f}" if pbo is not None else ""
-    statement = (
-        f"The best of {len(t):,} configs has Sharpe {row['sharpe']:.2f}{against}. Decided by {decided}: "
-        f"{verdict}. Diagnostics: deflated Sharpe probability {dsr:.2f} with {n_trials:,} trials ({source}; the "
-        f"best Sharpe expected from luck alone is {sr0:.2f}){pbo_text}."
-    )
-    stats = SweepStats(
-        n_configs=len(t), n_trials=int(n_trials), sr_variance=float(var), trials_source=source, best=best,
-        sharpe=float(row["sharpe"]), score=float(row[result.score]), psr=float(psr), dsr=float(dsr),
-        expected_max_sharpe=float(sr0), pbo=pbo, pbo_search=pbo_search, bootstrap=boot, spa=spa,
-        verdict=verdict, statement=statement,
-    )
-    result.stats = stats
-    return stats
-
-
 def config_label(result: SweepResult, config: int) -> str:
-    """'buy_weeks=3, hold=4' over the varied parameters."""
-    keys = result.varied or result.table.attrs["params"]
-    return ", ".join(f"{k}={_plain(result.table.loc[config, k])}" for k in keys)
+    """'buy_weeks=3, hold=4' over the varied parameters (`SweepResult.label`)."""
+    return result.label(config)
 
 
 __all__ = ["SweepResult", "SweepStats", "analyse", "config_label", "keep_returns", "params_key", "run_sweep"]

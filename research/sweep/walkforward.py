@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from research import registry
 from research.analytics.metrics import summary
 from research.backtest.benchmarks import benchmark_returns
 from research.backtest.config import ExecutionConfig
@@ -122,14 +123,13 @@ def walk_forward(
     max_configs: int = MAX_CONFIGS,
 ) -> WalkForwardResult:
     """Run a walk-forward of `strategy` over `grid` (its own by default); see the module docstring."""
-    import strategies
     from research.run import default_config
     from research.sweep.executors import LocalExecutor
 
     if rule not in RULES:
         raise ConfigError(f"walk-forward rule must be one of {', '.join(RULES)}; got {rule!r}.")
     t0 = time.perf_counter()
-    strat = strategies.get(strategy) if isinstance(strategy, str) else strategy
+    strat = registry.get(strategy) if isinstance(strategy, str) else strategy
     params = expand(strat, grid, base, max_configs=max_configs)
     plan = plans.prepare(strat, data, params, fused=fused)
     cfg = config or default_config(strat)
@@ -215,11 +215,10 @@ def write_walkforward(wf: WalkForwardResult, data: MarketData, out: Path | None 
 
 
 def _write_walkforward(wf: WalkForwardResult, data: MarketData, folder: Path, pdf: bool, run_tearsheet: bool) -> None:
-    import strategies
     from research.report.tearsheet import write_document
 
     wf.folds.to_csv(folder / "folds.csv", index=False)
-    strat = strategies.get(wf.strategy)
+    strat = registry.get(wf.strategy)
     run_dir = folder / "oos"
     bench = benchmark_returns(data.prices, pd.DatetimeIndex(wf.oos.target.index), wf.oos.config)
     params = {"walk_forward": {"scheme": wf.scheme, "rule": wf.rule, "n_configs": wf.n_configs,

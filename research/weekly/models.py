@@ -66,7 +66,7 @@ def _row(s: pd.Series) -> dict[str, float]:
 
 def model_section(data: MarketData, at: pd.Timestamp, runs: Path = RUNS) -> dict[str, Any]:
     """Latest weights, their change and the scores behind them, per strategy; and the strategies skipped."""
-    import strategies
+    import research.registry as strategies
 
     market = cut(data, at)
     if market is None:

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from research.data.market import MarketData
+from research.registry import is_shipped
 from research.strategy import Strategy
 
 
@@ -148,12 +149,6 @@ def refresh_cache(mod: Any, names: tuple[str, ...] = _DRIVERS) -> None:
             pass
 
 
-def is_shipped(strategy: Strategy) -> bool:
-    """True for the strategy of `strategies/<name>.py` itself: a plan is written for that strategy's weights, not
-    for another object that reuses its name (a notebook's variant must not sweep with the shipped plan)."""
-    return getattr(strategy.weights, "__module__", None) == f"strategies.{strategy.name}"
-
-
 def generic_plan(strategy: Strategy, data: MarketData, params: list[dict[str, Any]]) -> Plan:
     """A plan that runs the strategy's weights() and the engine per config (dates and tickers from config 0)."""
     w0 = strategy.weights(data, **params[0])
@@ -163,7 +158,7 @@ def generic_plan(strategy: Strategy, data: MarketData, params: list[dict[str, An
 def decision_map(obs_index: pd.DatetimeIndex, dates: pd.DatetimeIndex) -> np.ndarray:
     """For each decision date, the row of the last observed week on or before it (-1 before the first).
 
-    This is `_common.on_decisions`: weights on observed weeks carried to every decision session.
+    This is `research.book.on_decisions`: weights on observed weeks carried to every decision session.
     """
     pos = pd.DatetimeIndex(obs_index).searchsorted(pd.DatetimeIndex(dates), side="right") - 1
     return pos.astype(np.int64)

@@ -14,8 +14,8 @@ import pandas as pd
 from numba import njit
 
 from research.data.market import MarketData
+from research.observe import book_obs, observed, sector_obs
 from research.signals import nb as snb
-from strategies._common import book_obs, observed, sector_obs
 
 #: "no crowded week yet" in `last`: far enough back that w - NEVER >= any hold.
 NEVER = -(1 << 30)

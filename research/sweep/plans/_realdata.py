@@ -1,7 +1,7 @@
 """Shared pieces of the real-data plans (cot_leveraged_funds, cot_sector_positioning, vix_positioning).
 
 Their signals are CFTC positioning percentiles (or z-scores through the normal CDF) on the Friday-release
-sessions, standardised over each column's own reported weeks (`cot_leveraged_funds.standardise`). They are
+sessions, standardised over each column's own reported weeks (`research.signals.standardise`). They are
 computed once per distinct signal parameter set with the strategy's own pandas functions (a handful of calls
 per sweep; the weekly series are a few hundred rows), and the weights of a config start at the first session
 with a score: every config of one plan must share that start (the sweep replays one schedule), as the generic

@@ -16,10 +16,10 @@ from numba import njit, prange
 
 from research.data.market import MarketData
 from research.errors import ConfigError
+from research.observe import SECTOR_TICKERS, decisions, priced
 from research.signals import nb as snb
 from research.sweep import nb as core
 from research.sweep.plans import Plan, codes, decision_map
-from strategies._common import SECTOR_TICKERS, decisions, priced
 
 
 def prepare_zbook(name: str, module: str, data: MarketData, series: pd.DataFrame,

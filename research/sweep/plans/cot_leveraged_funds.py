@@ -16,10 +16,11 @@ from numba import njit, prange
 from research.data.market import MarketData
 from research.data.universe import MARKET
 from research.errors import ConfigError
+from research.observe import cot_observations
+from research.signals import standardise
 from research.sweep import nb as core
 from research.sweep.plans import Plan, codes
 from research.sweep.plans._realdata import aligned
-from strategies.cot_leveraged_funds import cot_observations, standardise
 
 
 def prepare(data: MarketData, params: list[dict[str, Any]]) -> Plan:

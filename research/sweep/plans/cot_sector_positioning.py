@@ -1,8 +1,8 @@
 """Plan of `cot_sector_positioning`: the equal-weight sector book tilted by leveraged funds' sector positioning.
 
 Batched once per distinct (window, min_weeks, stale_weeks): each sector future's net-position percentile
-carried `stale_weeks` (`positioning`, the strategy's own function) on the Friday-release sessions from the
-first with a score (`_realdata.aligned`: one common start). Per config and decision (no allocation): the
+carried `stale_weeks` (`research.positioning.sector_positioning`, the strategy's own function) on the
+Friday-release sessions from the first with a score (`_realdata.aligned`: one common start). Per config and decision (no allocation): the
 multiplier 1, 1 + tilt where the percentile is <= low, 1 - tilt where it is >= high (the later mask wins), 0
 where unpriced, divided by the row's sum, 0 where that is NaN. pandas sums the row with NumPy's pairwise
 summation (the frame's rows are contiguous), so `pairwise_sum_nb` repeats it: with a tilt such as 0.1 the
@@ -18,10 +18,11 @@ from numba import njit, prange
 
 from research.data.market import MarketData
 from research.errors import ConfigError
+from research.observe import SECTOR_TICKERS
+from research.positioning import sector_positioning
 from research.sweep import nb as core
 from research.sweep.plans import Plan, codes
 from research.sweep.plans._realdata import aligned
-from strategies.cot_sector_positioning import SECTOR_TICKERS, positioning
 
 
 def prepare(data: MarketData, params: list[dict[str, Any]]) -> Plan:
@@ -30,7 +31,7 @@ def prepare(data: MarketData, params: list[dict[str, Any]]) -> Plan:
             raise ConfigError(f"cot_sector_positioning: tilt must be in [0, 1], got {p['tilt']}")
     keys, key_idx = codes([(int(p["window"]), int(p["min_weeks"]), int(p["stale_weeks"])) for p in params],
                           "signal")
-    dates, scores = aligned("cot_sector_positioning", keys, lambda key: positioning(data, *key))
+    dates, scores = aligned("cot_sector_positioning", keys, lambda key: sector_positioning(data, *key))
     live = np.ascontiguousarray(data.prices.close.loc[dates, SECTOR_TICKERS].notna().to_numpy())
     arrays = (scores, live)
     ints = np.asarray(key_idx, dtype=np.int64).reshape(-1, 1)

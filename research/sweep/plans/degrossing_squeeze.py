@@ -15,9 +15,9 @@ from numba import njit, prange
 from research.data.market import MarketData
 from research.data.universe import BASKET_MOST_SHORT, BASKET_VIP
 from research.errors import ConfigError
+from research.observe import book_obs, decisions, observed
 from research.sweep import nb as core
 from research.sweep.plans import Plan, decision_map
-from strategies._common import book_obs, decisions, observed
 
 
 def prepare(data: MarketData, params: list[dict[str, Any]]) -> Plan:

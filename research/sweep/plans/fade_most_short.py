@@ -16,10 +16,9 @@ from numba import njit, prange
 from research.data.market import MarketData
 from research.data.universe import BASKET_MOST_SHORT, BASKET_VIP
 from research.errors import ConfigError
+from research.observe import decisions, first_priced
 from research.sweep import nb as core
 from research.sweep.plans import Plan, codes
-from strategies._common import decisions
-from strategies.fade_most_short import first_priced
 
 VARIANT = {"always": 0, "squeeze": 1}
 
@@ -31,7 +30,7 @@ def prepare(data: MarketData, params: list[dict[str, Any]]) -> Plan:
         if int(p["hold"]) < 1:
             raise ConfigError(f"fade_most_short: hold must be >= 1; got {p}.")
     dates = decisions(data)
-    dates = dates[dates >= first_priced(data)]
+    dates = dates[dates >= first_priced(data, [BASKET_VIP, BASKET_MOST_SHORT], "fade_most_short")]
     close = data.prices.close.loc[dates, [BASKET_VIP, BASKET_MOST_SHORT]]
     spread = np.log(close[BASKET_MOST_SHORT] / close[BASKET_VIP]).to_numpy(dtype=float)
     lags, lag_idx = codes([int(p["squeeze_weeks"]) for p in params], "squeeze_weeks")

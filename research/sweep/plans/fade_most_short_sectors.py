@@ -6,9 +6,9 @@ from typing import Any
 
 from research.data.market import MarketData
 from research.errors import ConfigError
+from research.positioning import net_shorting, periods, start
 from research.sweep.plans import Plan, decision_map
 from research.sweep.plans._zbook import prepare_zbook, rows_many_nb, rows_nb, sweep_nb, weights_nb
-from strategies.fade_most_short_sectors import net_shorting, periods, start
 
 __all__ = ["prepare", "rows_many_nb", "rows_nb", "sweep_nb", "weights_nb"]
 
@@ -18,7 +18,7 @@ def prepare(data: MarketData, params: list[dict[str, Any]]) -> Plan:
     if len(sources) > 1:
         raise ConfigError(f"fade_most_short_sectors: sweep one source at a time; got {sorted(sources)}.")
     source = sources.pop()
-    # On FINRA data weeks and window count reports (the strategy's `periods`); the kernel gets them converted.
+    # On FINRA data weeks and window count reports (`research.positioning.periods`, as the strategy); the kernel gets them converted.
     conv = [{**p, **dict(zip(("weeks", "window"), periods(data, source, int(p["weeks"]), int(p["window"])),
                              strict=True))} for p in params]
     series = net_shorting(data, source)

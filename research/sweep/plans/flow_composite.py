@@ -17,11 +17,11 @@ from numba import njit, prange
 
 from research.data.market import MarketData
 from research.errors import ConfigError
+from research.observe import SECTOR_TICKERS, decisions, observed, priced, sector_obs
 from research.signals import nb as snb
 from research.sweep import nb as core
 from research.sweep.plans import Plan, codes, decision_map
 from research.sweep.plans._crowding import NEVER, advance_nb, crowding_inputs
-from strategies._common import SECTOR_TICKERS, decisions, observed, priced, sector_obs
 
 
 def prepare(data: MarketData, params: list[dict[str, Any]]) -> Plan:

@@ -22,10 +22,10 @@ from numba import njit, prange
 
 from research.data.market import MarketData
 from research.errors import ConfigError
+from research.observe import SECTOR_TICKERS, decisions, observed, priced, sector_obs
 from research.signals import nb as snb
 from research.sweep import nb as core
 from research.sweep.plans import Plan, decision_map
-from strategies._common import SECTOR_TICKERS, decisions, observed, priced, sector_obs
 
 WEIGHTING = {"equal": snb.EQUAL, "signal": snb.PROPORTIONAL}
 IDLE = {"equal": 0, "cash": 1}

@@ -17,10 +17,10 @@ from numba import njit, prange
 from research.data.market import MarketData
 from research.data.universe import MARKET
 from research.errors import ConfigError
+from research.observe import book_obs, decisions, observed
 from research.signals import nb as snb
 from research.sweep import nb as core
 from research.sweep.plans import Plan, codes, decision_map
-from strategies._common import book_obs, decisions, observed
 
 
 def prepare(data: MarketData, params: list[dict[str, Any]]) -> Plan:

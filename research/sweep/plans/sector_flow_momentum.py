@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from research.data.market import MarketData
+from research.observe import observed, sector_obs
 from research.sweep.plans import Plan
 from research.sweep.plans._zbook import prepare_zbook, rows_many_nb, rows_nb, sweep_nb, weights_nb
-from strategies._common import observed, sector_obs
 
 __all__ = ["prepare", "rows_many_nb", "rows_nb", "sweep_nb", "weights_nb"]
 

@@ -1,7 +1,7 @@
 """Plan of `vix_positioning`: SPY at risk_off_weight when short-vol positioning is crowded in a calm VIX.
 
 Batched once per distinct (window, min_weeks): the percentile of leveraged funds' VIX net position
-(`standardise`, the strategy's own function), forward-filled, from its first valid Friday-release session
+(`research.signals.standardise`, as the strategy computes it), forward-filled, from its first valid Friday-release session
 (`_realdata.aligned`: one common start), and the VIX close on those sessions. Per config and decision (no
 allocation): risk_off_weight where percentile <= crowded_pct and VIX < vix_calm, else 1.
 """
@@ -14,12 +14,12 @@ import numpy as np
 from numba import njit, prange
 
 from research.data.market import MarketData
-from research.data.universe import MARKET
+from research.data.universe import MARKET, VIX
+from research.observe import cot_observations
+from research.signals import standardise
 from research.sweep import nb as core
 from research.sweep.plans import Plan, codes
 from research.sweep.plans._realdata import aligned
-from strategies.cot_leveraged_funds import cot_observations, standardise
-from strategies.vix_positioning import VIX
 
 
 def prepare(data: MarketData, params: list[dict[str, Any]]) -> Plan:
