@@ -7,6 +7,8 @@ wrote (byte for byte, except the build time). It answers, in order, the question
     metrics      did it work, against SPY and the equal-weight sectors, after costs
     performance  wealth on a log scale, drawdowns and the five worst of them
     rolling      was it steady: rolling 52-week Sharpe, volatility, beta; monthly and annual returns
+    pm           trailing returns, best/worst day and month, VaR/CVaR, stress periods, cost sensitivity and
+                 (real data) a Fama-French 3-factor regression, from the first fill (`research.report.pmtables`)
     positioning  what it held, how much it traded, where the return came from
     signal       does the signal rank sectors by future returns (rank IC by horizon, Newey-West t, spreads, decay)
     statistics   is it real or luck: bootstrap interval of the Sharpe, PSR, DSR with the number of trials, sweeps
@@ -58,7 +60,7 @@ BOOT_N = 1000  # bootstrap resamples
 BOOT_SEED = 0
 LEVEL = 0.95
 SPREAD_N = 3  # top / bottom assets for the spread (of 11 sectors)
-SECTION_KEYS = ("header", "metrics", "performance", "rolling", "positioning", "signal", "statistics",
+SECTION_KEYS = ("header", "metrics", "performance", "rolling", "pm", "positioning", "signal", "statistics",
                 "provenance")
 NO_SIGNAL = "No signal diagnostics: this strategy has no cross-sectional signal."
 
@@ -432,6 +434,12 @@ def _rolling(ctx: Context) -> Section:
     return sec
 
 
+def _pm(ctx: Context) -> Section:
+    from research.report.pmtables import pm_section
+
+    return pm_section(ctx.rec)
+
+
 def contributions(rec: RunRecord) -> pd.Series | None:
     """Sum over sessions of (weight held at the previous close x the asset's close-to-close return), per asset.
 
@@ -677,12 +685,13 @@ def _provenance(ctx: Context) -> Section:
 
 
 #: Section builders in page order.
-BUILDERS = [_header, _metrics, _performance, _rolling, _positioning, _signal, _statistics, _provenance]
+BUILDERS = [_header, _metrics, _performance, _rolling, _pm, _positioning, _signal, _statistics, _provenance]
 #: The builders that read `Context.honesty` (the bootstrap intervals, PSR and DSR).
 _NEED_HONESTY = (_header, _statistics)
 _KEY = dict(zip(BUILDERS, SECTION_KEYS, strict=True))
 #: Titles of the sections a tear sheet of returns or of a portfolio may omit.
-_TITLES = {"positioning": "Positioning", "signal": "Signal diagnostics", "provenance": "Data provenance",
+_TITLES = {"pm": "Trailing returns, tail risk, stress periods and costs", "positioning": "Positioning",
+           "signal": "Signal diagnostics", "provenance": "Data provenance",
            "rolling": "Rolling risk, monthly and annual returns", "statistics": "Statistical honesty"}
 
 
