@@ -2,8 +2,8 @@
 day and month, VaR and CVaR, named stress periods, cost sensitivity and, on real data, a Fama-French
 three-factor regression with a Sharpe ratio over the risk-free rate.
 
-Every table starts at the run's first fill (`metrics.first_fill`): the warm-up before it, when the strategy
-held nothing, is reported on its own and does not dilute the numbers. Each table names its period and the
+Every table starts at the run's first fill (`research.report.summary.warm_up`): the warm-up before it, when the
+strategy held nothing, is reported on its own and does not dilute the numbers. Each table names its period and the
 series it compares: the strategy, its own benchmark (`tearsheet.own_active`) and SPY.
 
 Cost sensitivity re-runs the engine (`research.backtest.backtest`) on the run's saved target weights and
@@ -27,19 +27,13 @@ import pandas as pd
 from research.analytics import metrics as M
 from research.report.load import RunRecord
 from research.report.render import KV, Note, Section, Table, fmt, fmt_date
+from research.report.summary import warm_up
 
 COST_MULTIPLES: tuple[float, ...] = (0.0, 1.0, 2.0, 5.0)
 VAR_LEVEL = 0.95
 REPRO_TOL = 1e-9  # the engine re-run at 1x must reproduce the saved returns to this
 FACTORS_FILE = Path("factors") / "F-F_Research_Data_Factors_daily.CSV"
 _REAL = re.compile(r"^real\((?P<dir>.*)\)$")
-
-
-def warm_up(rec: RunRecord) -> tuple[pd.Timestamp | None, int]:
-    """(first fill, sessions before it): the warm-up in which the strategy held nothing."""
-    r = rec.returns.dropna()
-    start = M.first_fill(r, rec.turnover if len(rec.turnover) else None)
-    return start, int((r.index < start).sum()) if start is not None else len(r)
 
 
 def compared(rec: RunRecord, start: pd.Timestamp) -> pd.DataFrame:

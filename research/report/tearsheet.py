@@ -278,8 +278,16 @@ class Context:
 # sections
 
 
+def shown_metrics(rec: RunRecord) -> dict[str, Any]:
+    """The headline numbers a tear sheet shows: a run's from its first fill (`research.report.summary`), the
+    metrics of a returns series or portfolio as given."""
+    from research.report.summary import first_fill_metrics
+
+    return first_fill_metrics(rec) if rec.kind == "run" else rec.metrics
+
+
 def _kpis(ctx: Context) -> Raw:
-    m, h = ctx.rec.metrics, ctx.honesty
+    m, h = shown_metrics(ctx.rec), ctx.honesty
     spy = m.get("benchmarks", {}).get("SPY", {})
     ci = f"{LEVEL:.0%} CI [{fmt(h.lower)}, {fmt(h.upper)}]"
     tiles = [
@@ -304,6 +312,13 @@ def _header(ctx: Context) -> Section:
         commit += " (with uncommitted changes)"
     r = rec.returns.dropna()
     period = f"{fmt_date(r.index[0])} to {fmt_date(r.index[-1])} ({len(r):,} sessions, {len(r) / 252:.1f} years)"
+    if rec.kind == "run":
+        from research.report.summary import warm_up
+
+        start, warm = warm_up(rec)
+        if start is not None and warm:
+            period += (f"; first fill {fmt_date(start)}, after a warm-up of {warm:,} session{'s' if warm != 1 else ''}"
+                       " (the metrics start at the first fill)")
     params = ", ".join(f"{k}={v}" for k, v in cfg.get("params", {}).items()) or "none"
     grid = cfg.get("grid", {}) or {}
     n_grid = int(np.prod([len(v) for v in grid.values()])) if grid else 1
@@ -366,8 +381,14 @@ def _metrics(ctx: Context) -> Section:
                ", ".join(map(str, rec.benchmarks.columns)) or "no benchmark")
     sec = Section("metrics", "Headline metrics against the benchmarks", pdf_new_page=False,
                   intro=f"Did it work? Daily returns after costs, against {against}.")
-    table = headline_table(rec.metrics, rec.name)
-    sec.add(Table(table, cls=""))
+    m = shown_metrics(rec)
+    table = headline_table(m, rec.name)
+    period = f"{m.get('start', '')} to {m.get('end', '')}, {fmt(m.get('n_days'), 'int')} sessions"
+    if rec.kind == "run":
+        warm = m.get("warm_up_sessions", 0)
+        period += (f", from the first fill (the {warm:,} session{'s' if warm != 1 else ''} of warm-up before "
+                   "it, holding nothing, are left out)" if warm else ", from the first fill")
+    sec.add(Table(table, f"Period: {period}", cls=""))
     sec.add(Note("Sharpe and Sortino use a zero risk-free rate; alpha and beta are against SPY's daily returns; "
                  "turnover is traded notional over equity per year; costs are fees, slippage and borrow as a "
                  "fraction of equity, summed. Definitions: research/analytics/metrics.py.", "muted"))
