@@ -60,6 +60,7 @@ BOOT_N = 1000  # bootstrap resamples
 BOOT_SEED = 0
 LEVEL = 0.95
 SPREAD_N = 3  # top / bottom assets for the spread (of 11 sectors)
+WARM_UP_SHOWN = 5  # the header names a warm-up longer than this (1 session is the decision-to-fill lag)
 SECTION_KEYS = ("header", "metrics", "performance", "rolling", "pm", "positioning", "signal", "statistics",
                 "provenance")
 NO_SIGNAL = "No signal diagnostics: this strategy has no cross-sectional signal."
@@ -316,9 +317,8 @@ def _header(ctx: Context) -> Section:
         from research.report.summary import warm_up
 
         start, warm = warm_up(rec)
-        if start is not None and warm:
-            period += (f"; first fill {fmt_date(start)}, after a warm-up of {warm:,} session{'s' if warm != 1 else ''}"
-                       " (the metrics start at the first fill)")
+        if start is not None and warm > WARM_UP_SHOWN:
+            period += f"; first fill {fmt_date(start)} after a warm-up of {warm:,} sessions, where the metrics start"
     params = ", ".join(f"{k}={v}" for k, v in cfg.get("params", {}).items()) or "none"
     grid = cfg.get("grid", {}) or {}
     n_grid = int(np.prod([len(v) for v in grid.values()])) if grid else 1
@@ -383,12 +383,11 @@ def _metrics(ctx: Context) -> Section:
                   intro=f"Did it work? Daily returns after costs, against {against}.")
     m = shown_metrics(rec)
     table = headline_table(m, rec.name)
-    period = f"{m.get('start', '')} to {m.get('end', '')}, {fmt(m.get('n_days'), 'int')} sessions"
+    period = f"{m.get('start', '')} to {m.get('end', '')} ({fmt(m.get('n_days'), 'int')} sessions)"
     if rec.kind == "run":
         warm = m.get("warm_up_sessions", 0)
-        period += (f", from the first fill (the {warm:,} session{'s' if warm != 1 else ''} of warm-up before "
-                   "it, holding nothing, are left out)" if warm else ", from the first fill")
-    sec.add(Table(table, f"Period: {period}", cls=""))
+        period = f"from the first fill, {period}; warm-up before it: {warm:,} session{'s' if warm != 1 else ''}"
+    sec.add(Table(table, f"Period {period}", cls=""))
     sec.add(Note("Sharpe and Sortino use a zero risk-free rate; alpha and beta are against SPY's daily returns; "
                  "turnover is traded notional over equity per year; costs are fees, slippage and borrow as a "
                  "fraction of equity, summed. Definitions: research/analytics/metrics.py.", "muted"))
