@@ -64,7 +64,7 @@ def run_demo(out: Path, *, data_spec: str = "synthetic", real: Path | None = DEF
 
 #: The index's columns after strategy, hypothesis and data: (key of `run_summary`, header, format).
 INDEX_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("period", "period (from the first fill)", "text"), ("years", "years", "years"),
+    ("period", "period from the first fill", "text"), ("years", "years", "years"),
     ("benchmark", "own benchmark", "text"), ("cagr", "CAGR", "pct"), ("volatility", "volatility", "pct"),
     ("sharpe", "Sharpe", "num"), ("max_drawdown", "max drawdown", "pct"), ("active_return", "active return/yr", "pct"),
     ("active_ir", "information ratio vs own benchmark", "num"), ("warm_up_sessions", "warm-up (sessions)", "int"),
@@ -84,22 +84,24 @@ def write_index(out: Path, rows: list[dict[str, Any]], data_name: str) -> Path:
     """A self-contained page linking each strategy's tear sheet, with the summary table: synthetic and real rows
     in separate groups, each ranked by the information ratio against the own benchmark; histories shorter than
     `MIN_YEARS` flagged in groups of their own, unranked; skipped strategies last, with the reason."""
-    ncols = 3 + len(INDEX_COLUMNS)
+    ncols = 2 + len(INDEX_COLUMNS)
 
     def row(r: dict[str, Any]) -> str:
         name = html.escape(r["strategy"])
         folder = html.escape(r.get("folder", r["strategy"]))
+        hyp = f"<div class='hyp'>{html.escape(r['hypothesis'])}</div>"
         if "skipped" in r:
-            return (f"<tr class='skip'><td>{name}</td><td>{html.escape(r['hypothesis'])}</td>"
-                    f"<td colspan='{ncols - 2}'>skipped: {html.escape(r['skipped'])}</td></tr>")
+            return (f"<tr class='skip'><td>{name}{hyp}</td>"
+                    f"<td colspan='{ncols - 1}'>skipped: {html.escape(r['skipped'])}</td></tr>")
         tag = " <span class='syn'>synthetic</span>" if r.get("synthetic") else " <span class='real'>real data</span>"
         short = (f" <span class='short'>short history (&lt; {MIN_YEARS:g} years)</span>"
                  if r.get("short_history") else "")
-        cells = "".join(f"<td>{_cell(r.get(k), kind)}</td>" for k, _, kind in INDEX_COLUMNS)
+        cells = "".join(f"<td class='{'txt' if kind == 'text' else 'num'}'>{_cell(r.get(k), kind)}</td>"
+                        for k, _, kind in INDEX_COLUMNS)
         cls = " class='shortrow'" if short else ""
         return (f"<tr{cls}><td><a href='{folder}/tearsheet.html'>{name}</a> "
-                f"(<a href='{folder}/tearsheet.pdf'>pdf</a>){short}</td>"
-                f"<td>{html.escape(r['hypothesis'])}</td><td>{html.escape(r['data'])}{tag}</td>{cells}</tr>")
+                f"(<a href='{folder}/tearsheet.pdf'>pdf</a>){short}{hyp}</td>"
+                f"<td>{html.escape(r['data'])}{tag}</td>{cells}</tr>")
 
     body = []
     for title, group in grouped(rows):
@@ -114,7 +116,8 @@ def write_index(out: Path, rows: list[dict[str, Any]], data_name: str) -> Path:
 <html lang="en"><head><meta charset="utf-8"><title>flowbt demo</title>
 <style>body{{font-family:system-ui,sans-serif;margin:2em auto;max-width:1400px;color:#222}}
 table{{border-collapse:collapse;font-size:13px}}td,th{{border-bottom:1px solid #ddd;padding:5px 8px;text-align:left}}
-td:nth-child(n+5){{text-align:right;white-space:nowrap}} .skip{{color:#888}} .shortrow{{color:#666}}
+td.num{{text-align:right;white-space:nowrap}} td.txt{{white-space:nowrap}} .skip{{color:#888}}
+.shortrow{{color:#666}} .hyp{{color:#666;font-size:12px;max-width:420px;margin-top:2px}}
 tr.group th{{background:#f3f3f3;padding-top:12px}}
 .banner{{background:#fff3cd;border:1px solid #e0b000;padding:6px 10px}}
 .syn{{background:#fff3cd;border-radius:3px;padding:0 4px;font-size:11px}}
@@ -129,7 +132,7 @@ together.</p>
 active return and the information ratio are against each strategy's own benchmark: the equal-weight sectors for
 sector books, SPY times the average exposure for timing books, zero for dollar-neutral books. A history shorter than
 {MIN_YEARS:g} years is flagged and not ranked: too short to tell skill from luck.</p>
-<table><thead><tr><th>strategy</th><th>hypothesis</th><th>data</th>{heads}</tr></thead>
+<table><thead><tr><th>strategy and hypothesis</th><th>data</th>{heads}</tr></thead>
 {chr(10).join(body)}
 </table></body></html>
 """

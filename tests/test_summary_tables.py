@@ -76,7 +76,7 @@ def test_demo_index_groups_rows_and_names_what_it_compares(tmp_path):
     page = write_index(tmp_path, rows, "synthetic(seed=0)").read_text()
     assert page.count("<tr class='group'>") == 3
     assert page.index("synthetic data, ranked") < page.index("real data, history shorter") < page.index("skipped")
-    for head in ("period (from the first fill)", "own benchmark", "active return/yr",
+    for head in ("period from the first fill", "own benchmark", "active return/yr",
                  "information ratio vs own benchmark", "warm-up (sessions)"):
         assert head in page
     assert "short history (&lt; 3 years)" in page and "2020-01-02 to 2024-12-31" in page
