@@ -160,6 +160,18 @@ def test_warm_up_is_reported_and_left_out(synthetic_run):
     assert text.startswith(f"Period of every table below: {start2.date()}")
 
 
+def test_a_short_history_is_flagged_on_its_tear_sheet(market):
+    import research
+    from research.report.tearsheet import Context, _metrics
+
+    rec = research.run("fresh_flow_low_exposure", market).record()
+    cut = rec.returns.index[-400]
+    short = dataclasses.replace(rec, returns=rec.returns.loc[cut:], turnover=rec.turnover.loc[cut:])
+    notes = [b.text for b in _metrics(Context(short, None, None)).blocks if isinstance(b, Note)]
+    assert any("shorter than 3: too short to tell skill from luck" in t for t in notes)
+    assert not any("too short" in b.text for b in _metrics(Context(rec, None, None)).blocks if isinstance(b, Note))
+
+
 def test_real_run_has_stress_periods_and_the_factor_regression(shared_data):
     import research
     from research.report.pmtables import pm_section

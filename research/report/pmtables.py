@@ -167,6 +167,10 @@ def _factor_blocks(rec: RunRecord, r: pd.Series) -> list[Any]:
                      "empty")]
     try:
         ff = load_ff_factors(path)
+        if ff.index[-1] < r.index[0]:
+            return [Note(f"No factor regression: {path.name} ends {fmt_date(ff.index[-1])}, before the first fill "
+                         f"{fmt_date(r.index[0])}; a newer file from the Kenneth R. French Data Library would cover "
+                         "it.", "empty")]
         reg = M.factor_regression(r, ff[["Mkt-RF", "SMB", "HML", "RF"]])
     except FlowbtError as exc:
         return [Note(f"No factor regression: {exc}", "empty")]

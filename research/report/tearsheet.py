@@ -388,6 +388,12 @@ def _metrics(ctx: Context) -> Section:
         warm = m.get("warm_up_sessions", 0)
         period = f"from the first fill, {period}; warm-up before it: {warm:,} session{'s' if warm != 1 else ''}"
     sec.add(Table(table, f"Period {period}", cls=""))
+    from research.report.summary import MIN_YEARS
+
+    years = float(m.get("n_days") or 0) / M.PERIODS
+    if years < MIN_YEARS:
+        sec.add(Note(f"A history of {years:.1f} years, shorter than {MIN_YEARS:g}: too short to tell skill from luck. "
+                     "The summary tables flag it and do not rank it with the others.", "warn"))
     sec.add(Note("Sharpe and Sortino use a zero risk-free rate; alpha and beta are against SPY's daily returns; "
                  "turnover is traded notional over equity per year; costs are fees, slippage and borrow as a "
                  "fraction of equity, summed. Definitions: research/analytics/metrics.py.", "muted"))
