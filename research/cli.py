@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from research.console import SUMMARY_COLUMNS, format_table
+from research.console import format_summary
 from research.errors import ConfigError, FlowbtError
 
 BASELINES_DIR = Path("results/baselines")  # research.regress.BASELINES, without importing it at start-up
@@ -65,7 +65,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = run_strategy(strat, data, overrides=_kv(args.set, "--set"), config=_config(args, strat),
                        out=Path(args.out) if args.out else None, tearsheet=not args.no_tearsheet,
                        pdf=not args.no_pdf)
-    print(format_table([{"strategy": strat.name, **out.metrics}], SUMMARY_COLUMNS))
+    from research.report.load import load_run
+    from research.report.summary import run_summary
+
+    print(format_summary([run_summary(load_run(out.folder))]))
     print(f"\nrun folder: {out.folder}")
     if not args.no_tearsheet:
         print(f"tear sheet: {out.folder / 'tearsheet.html'}")

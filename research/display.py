@@ -109,22 +109,25 @@ def run_text(run: Any) -> str:
 
 
 def run_html(run: Any) -> str:
-    m = run.metrics
-    spy = (m.get("benchmarks") or {}).get("SPY", {})
+    from research.report.summary import run_summary
+
+    m = run_summary(run.record())  # from the first fill, against the strategy's own benchmark
     r = run.result.returns.dropna()
     curves = [(run.name, r, "#1f4e79")]
     if "SPY" in run.benchmarks:
         curves.append(("SPY", run.benchmarks["SPY"].reindex(r.index), "#9aa5b1"))
     kpis = tiles([("CAGR", m.get("cagr"), "pct"), ("Sharpe", m.get("sharpe"), "num"),
                   ("Max drawdown", m.get("max_drawdown"), "pct"), ("Volatility", m.get("volatility"), "pct"),
-                  ("Beta to SPY", m.get("beta"), "num"), ("SPY Sharpe", spy.get("sharpe"), "num")])
+                  (f"Active vs {m['benchmark']}", m.get("active_return"), "pct"),
+                  (f"IR vs {m['benchmark']}", m.get("active_ir"), "num")])
     body = f"<div class='row'>{kpis}{sparkline(curves)}</div>"
     params = ", ".join(f"{k}={v}" for k, v in run.params.items()) or "defaults"
     body += (f"<p class='m'>{html.escape(run.strategy.mode)} · {html.escape(params)} · "
              f"{html.escape(run.config.describe())}</p>"
              "<p class='m'>.returns .weights .trades .benchmarks .metrics .portfolio · .tearsheet(path) · "
              ".save(folder)</p>")
-    return card(f"Run: {run.name}", f"{run.data.name} · {_period(r.index)}", body, run.data.synthetic)
+    warm = f" · metrics from the first fill {m['first_fill']}" if m.get("first_fill") else ""
+    return card(f"Run: {run.name}", f"{run.data.name} · {_period(r.index)}{warm}", body, run.data.synthetic)
 
 
 # --------------------------------------------------------------------------------------------------------------

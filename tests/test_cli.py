@@ -66,7 +66,7 @@ def test_run_writes_a_run_folder(tmp_path, capsys):
     assert main(["run", "fresh_flow_low_exposure", "--out", str(out), "--no-tearsheet", "--fees-bps", "1"]) == 0
     for name in ("config.json", "metrics.json", "provenance.json", "returns.csv", "weights.csv", "trades.parquet"):
         assert (out / name).exists(), name
-    assert "sharpe" in capsys.readouterr().out
+    assert "Sharpe" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("spec", ["synthetic:seed=x", "synthetic:ic"])

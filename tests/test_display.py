@@ -57,7 +57,11 @@ def test_text_reprs_are_short(run, market):
 def test_run_card_shows_metrics_equity_data_and_period(run):
     page = run._repr_html_()
     _scoped(page)
-    assert f"{run.metrics['sharpe']:.2f}" in page and "CAGR" in page
+    from research.report.summary import run_summary
+
+    m = run_summary(run.record())
+    assert f"{m['sharpe']:.2f}" in page and "CAGR" in page and f"IR vs {m['benchmark']}" in page
+    assert f"first fill {m['first_fill']}" in page
     assert "<svg" in page and "<polyline" in page  # the small equity figure
     start, end = run.period
     assert str(start.date()) in page and str(end.date()) in page and run.data.name in page

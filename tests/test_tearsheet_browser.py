@@ -217,3 +217,24 @@ def test_comparison_sheet_in_the_browser(run_dir, timing_dir, driver, tmp_path):
     img = screenshot(driver, run_dir.parent / "comparison_screenshot.png")
     assert img.std() > 10
     pages_with_content(tmp_path / "cmp" / "comparison.pdf", tmp_path / "cmp_pages")
+
+
+def test_real_data_pm_tables_fit_the_page_and_the_pdf(shared_data, driver, tmp_path_factory):
+    """The PM tables at their widest (real data: stress periods, the factor regression), on screen and in the PDF."""
+    from research.run import load_data, run_strategy
+
+    out = tmp_path_factory.mktemp("real") / "cot"
+    run_strategy("cot_leveraged_funds", load_data(shared_data.resolve()), out=out)
+    open_page(driver, out / "tearsheet.html")
+    check_images_and_console(driver, 8)
+    pm = driver.find_element("css selector", "section#pm").text
+    for expected in ("Trailing returns as of", "CVaR 95%", "2020 Covid crash", "Cost sensitivity", "5x",
+                     "Fama-French 3-factor regression", "beta Mkt-RF", "one-month T-bill"):
+        assert expected in pm, expected
+    wide = driver.execute_script("return Array.from(document.querySelectorAll('section#pm table'))"
+                                 ".filter(t => t.scrollWidth > t.parentElement.clientWidth + 1).length")
+    assert wide == 0, "a PM table is wider than its section"
+    text = subprocess.run([need(PDFTOTEXT, "pdftotext"), "-layout", str(out / "tearsheet.pdf"), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    for expected in ("Stress periods", "2022 bear market", "Cost sensitivity", "beta HML"):
+        assert expected in text, expected

@@ -465,3 +465,169 @@ def summary(
         "end": r.index[-1].date().isoformat() if has_dates else "",
     }
     return out
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the PM tables (quantstats' and pyfolio's): trailing returns, extremes, VaR, stress periods, factor regression
+
+
+def first_fill(returns: pd.Series, turnover: pd.Series | None = None) -> pd.Timestamp | None:
+    """The first session the book traded: the first with turnover > 0, else (no turnover given) the first
+    non-zero return; None when it never traded. Sessions before it are warm-up (the strategy had no position),
+    so the performance tables start there and the warm-up is reported on its own."""
+    if turnover is not None and len(turnover):
+        t = turnover.astype(float).fillna(0.0)
+        return t.index[int(np.argmax(t.to_numpy() > 0.0))] if (t > 0.0).any() else None
+    r = _series(returns, "first_fill").dropna()
+    moved = r.ne(0.0)
+    return r.index[int(np.argmax(moved.to_numpy()))] if moved.any() else None
+
+
+#: Trailing windows of `trailing_returns`: label -> calendar months (0 = month to date, -1 = year to date).
+TRAILING: tuple[tuple[str, int], ...] = (("MTD", 0), ("YTD", -1), ("1y", 12), ("3y (ann.)", 36),
+                                         ("5y (ann.)", 60), ("10y (ann.)", 120))
+#: A window counts as covered when the returns start at most this many calendar days after its start (a long
+#: weekend plus a holiday, or a first fill on the first session of the window).
+_COVER_DAYS = 7
+
+
+def trailing_returns(returns: pd.Series, asof: pd.Timestamp | None = None) -> pd.Series:
+    """Compounded return over each `TRAILING` window ending at `asof` (default: the last date), as quantstats'
+    `metrics` table: MTD from the last close of the previous month, YTD from the last close of the previous
+    year, 1y simple, 3/5/10 y annualised by the window's nominal years ((1 + R) ** (1 / k) - 1), and
+    "since start (ann.)" the CAGR of the whole series. A window the series does not cover is NaN, never a
+    shorter window passed off as a longer one. NaN dropped."""
+    r = _series(returns, "trailing_returns").dropna()
+    out: dict[str, float] = {}
+    if r.empty:
+        return pd.Series({label: np.nan for label, _ in TRAILING} | {"since start (ann.)": np.nan}, dtype=float)
+    end = pd.Timestamp(asof) if asof is not None else r.index[-1]
+    r = r.loc[:end]
+    for label, months in TRAILING:
+        if months == 0:
+            start = end.to_period("M").to_timestamp() - pd.Timedelta(days=1)
+        elif months == -1:
+            start = pd.Timestamp(year=end.year, month=1, day=1) - pd.Timedelta(days=1)
+        else:
+            start = end - pd.DateOffset(months=months)
+        window = r.loc[r.index > start]
+        covered = len(window) and r.index[0] <= start + pd.Timedelta(days=_COVER_DAYS)
+        total = float(np.prod(1.0 + window.to_numpy()) - 1.0) if covered else np.nan
+        out[label] = (1.0 + total) ** (12.0 / months) - 1.0 if months > 12 and covered else total
+    out["since start (ann.)"] = cagr(r)
+    return pd.Series(out, dtype=float)
+
+
+def extremes(returns: pd.Series) -> pd.DataFrame:
+    """Best and worst day and calendar month: rows best day, worst day, best month, worst month; columns
+    `return` and `when` (the date, or YYYY-MM). A month is compounded from its sessions (`monthly_returns`)."""
+    r = _series(returns, "extremes").dropna()
+    m = monthly_returns(r).stack().dropna() if len(r) else pd.Series(dtype=float)
+    rows = {}
+    for label, s, pick in (("best day", r, "max"), ("worst day", r, "min"), ("best month", m, "max"),
+                           ("worst month", m, "min")):
+        if not len(s):
+            rows[label] = (np.nan, "")
+            continue
+        at = s.idxmax() if pick == "max" else s.idxmin()
+        when = at.date().isoformat() if isinstance(at, pd.Timestamp) else f"{at[0]}-{int(at[1]):02d}"
+        rows[label] = (float(s.loc[at]), when)
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["return", "when"])
+
+
+def value_at_risk(returns: ArrayLike, level: float = 0.95) -> float:
+    """Historical one-period value at risk: the (1 - level) quantile of the returns (a loss is negative, e.g.
+    -0.02 = "on 5% of days it lost 2% or more"), linear interpolation, as empyrical's `value_at_risk`.
+    NaN if no observation."""
+    r = _values(returns)
+    if r.size == 0:
+        return float("nan")
+    return float(np.percentile(r, 100.0 * (1.0 - level)))
+
+
+def conditional_value_at_risk(returns: ArrayLike, level: float = 0.95) -> float:
+    """Historical expected shortfall: the mean of the returns at or below `value_at_risk(level)`, as empyrical's
+    `conditional_value_at_risk`. NaN if no observation."""
+    r = _values(returns)
+    if r.size == 0:
+        return float("nan")
+    return float(r[r <= value_at_risk(r, level)].mean())
+
+
+#: Named stress periods: the S&P 500's closing high before each sell-off to its closing low (S&P Dow Jones
+#: Indices' daily history of the index; every date checked against SPY's closes in the shared real data, where
+#: SPY peaks and bottoms on the same sessions). 2015-16 is the exception: it starts at the last close before
+#: China's yuan devaluation of 2015-08-11 (the index's high was in May). A period's return runs from the close
+#: of its first session to the close of its last; comments give the S&P 500's closes.
+STRESS_PERIODS: tuple[tuple[str, str, str], ...] = (
+    ("2008 crisis", "2007-10-09", "2009-03-09"),  # 1565.15 -> 676.53
+    ("2011 US downgrade", "2011-07-07", "2011-10-03"),  # 1353.22 -> 1099.23 (S&P's downgrade on 2011-08-05)
+    ("2015-16 China, oil", "2015-08-10", "2016-02-11"),  # 2104.18 -> 1829.08
+    ("2018 Q4", "2018-09-20", "2018-12-24"),  # 2930.75 -> 2351.10
+    ("2020 Covid crash", "2020-02-19", "2020-03-23"),  # 3386.15 -> 2237.40
+    ("2022 bear market", "2022-01-03", "2022-10-12"),  # 4796.56 -> 3577.03
+)
+
+
+def stress_periods(returns: pd.DataFrame) -> pd.DataFrame:
+    """Return and max drawdown of each column of `returns` (strategy and benchmarks, daily) in each
+    `STRESS_PERIODS` window the data covers entirely (rows start to end, from the close of its first session);
+    a window not covered by every column is omitted. Columns: a (column, "return" | "max drawdown")
+    MultiIndex; index: the period's name, with `start` and `end` columns first."""
+    if not isinstance(returns, pd.DataFrame) or not isinstance(returns.index, pd.DatetimeIndex):
+        raise ConfigError("stress_periods needs a DataFrame of daily returns on a DatetimeIndex")
+    rows = {}
+    for name, a, b in STRESS_PERIODS:
+        start, end = pd.Timestamp(a), pd.Timestamp(b)
+        covered = all(len(s := returns[c].dropna()) and s.index[0] <= start and s.index[-1] >= end
+                      for c in returns.columns)
+        if not covered:
+            continue
+        window = returns.loc[(returns.index > start) & (returns.index <= end)]
+        row: dict[tuple[str, str], Any] = {("", "start"): a, ("", "end"): b}
+        for c in returns.columns:
+            row[(str(c), "return")] = total_return(window[c])
+            row[(str(c), "max drawdown")] = max_drawdown(window[c])
+        rows[name] = row
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def factor_regression(returns: pd.Series, factors: pd.DataFrame, lags: int | None = None,
+                      periods: int = PERIODS) -> pd.DataFrame:
+    """OLS of the excess return (returns - factors["RF"]) on the factor columns other than RF, with Newey-West
+    (HAC, Bartlett kernel) standard errors: rows `alpha` (annualised: daily intercept x periods) and one per
+    factor (beta); columns `coef`, `t` (Newey-West), `se`; `attrs` hold n, lags, r2 and the period.
+
+    Only the dates present in both are used (inner join; NaN dropped). Lags default to Newey & West's (1994)
+    rule floor(4 (n / 100) ** (2 / 9)). The covariance is (X'X)^-1 S (X'X)^-1 with S the Bartlett-weighted
+    sum of the score autocovariances, no small-sample correction: statsmodels' `cov_type="HAC"` with
+    `use_correction=False`, which the tests check. Written here (twenty lines of numpy) rather than adding
+    statsmodels, a dependency of 40 MB, for one regression.
+    """
+    if "RF" not in factors.columns:
+        raise ConfigError(f"factor_regression needs an 'RF' column (the risk-free rate); got {list(factors.columns)}")
+    names = [c for c in factors.columns if c != "RF"]
+    frame = pd.concat([_series(returns, "factor_regression").rename("_r"), factors.astype(float)], axis=1,
+                      join="inner").dropna()
+    n, k = len(frame), len(names) + 1
+    if n <= k + 1:
+        raise ConfigError(f"factor_regression: {n} common dates with the factors, need more than {k + 1}")
+    y = (frame["_r"] - frame["RF"]).to_numpy()
+    x = np.column_stack([np.ones(n), frame[names].to_numpy()])
+    xtx_inv = np.linalg.inv(x.T @ x)
+    coef = xtx_inv @ (x.T @ y)
+    resid = y - x @ coef
+    lags = int(math.floor(4.0 * (n / 100.0) ** (2.0 / 9.0))) if lags is None else int(lags)
+    u = x * resid[:, None]
+    s = u.T @ u
+    for lag in range(1, min(lags, n - 1) + 1):
+        g = u[lag:].T @ u[:-lag]
+        s += (1.0 - lag / (lags + 1.0)) * (g + g.T)
+    se = np.sqrt(np.diag(xtx_inv @ s @ xtx_inv))
+    scale = np.array([periods] + [1.0] * len(names))
+    out = pd.DataFrame({"coef": coef * scale, "t": coef / se, "se": se * scale},
+                       index=pd.Index(["alpha", *names], name="term"))
+    ss_tot = float(((y - y.mean()) ** 2).sum())
+    out.attrs.update(n=n, lags=lags, r2=1.0 - float(resid @ resid) / ss_tot if ss_tot > 0 else np.nan,
+                     start=frame.index[0].date().isoformat(), end=frame.index[-1].date().isoformat())
+    return out

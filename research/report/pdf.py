@@ -35,6 +35,7 @@ TABLE = 7.5
 TABLE_MIN = 7.0
 LINE = 1.3  # line pitch / font size
 PAD = 4.0  # table cell padding, left and right
+_EPS = 1e-6  # pt: a column sized to its widest word must not wrap it by a rounding error
 INK, MUTED, ACCENT, RULE = (29, 36, 48), (91, 102, 117), (31, 78, 121), (199, 206, 214)
 BOXES = {"banner": ((253, 232, 200), (217, 130, 43)), "warn": ((255, 244, 214), (224, 168, 0)),
          "ok": ((230, 244, 234), (46, 125, 79)), "empty": ((241, 243, 245), (184, 192, 200))}
@@ -90,14 +91,14 @@ class PdfWriter:
             line = ""
             for word in para.split(" "):
                 cand = f"{line} {word}" if line else word
-                if self.width(cand) <= width:
+                if self.width(cand) <= width + _EPS:
                     line = cand
                     continue
                 if line:
                     out.append(line)
-                while self.width(word) > width and len(word) > 1:  # a word wider than the line
+                while self.width(word) > width + _EPS and len(word) > 1:  # a word wider than the line
                     k = len(word)
-                    while k > 1 and self.width(word[:k]) > width:
+                    while k > 1 and self.width(word[:k]) > width + _EPS:
                         k -= 1
                     out.append(word[:k])
                     word = word[k:]

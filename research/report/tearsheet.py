@@ -7,6 +7,8 @@ wrote (byte for byte, except the build time). It answers, in order, the question
     metrics      did it work, against SPY and the equal-weight sectors, after costs
     performance  wealth on a log scale, drawdowns and the five worst of them
     rolling      was it steady: rolling 52-week Sharpe, volatility, beta; monthly and annual returns
+    pm           trailing returns, best/worst day and month, VaR/CVaR, stress periods, cost sensitivity and
+                 (real data) a Fama-French 3-factor regression, from the first fill (`research.report.pmtables`)
     positioning  what it held, how much it traded, where the return came from
     signal       does the signal rank sectors by future returns (rank IC by horizon, Newey-West t, spreads, decay)
     statistics   is it real or luck: bootstrap interval of the Sharpe, PSR, DSR with the number of trials, sweeps
@@ -58,7 +60,8 @@ BOOT_N = 1000  # bootstrap resamples
 BOOT_SEED = 0
 LEVEL = 0.95
 SPREAD_N = 3  # top / bottom assets for the spread (of 11 sectors)
-SECTION_KEYS = ("header", "metrics", "performance", "rolling", "positioning", "signal", "statistics",
+WARM_UP_SHOWN = 5  # the header names a warm-up longer than this (1 session is the decision-to-fill lag)
+SECTION_KEYS = ("header", "metrics", "performance", "rolling", "pm", "positioning", "signal", "statistics",
                 "provenance")
 NO_SIGNAL = "No signal diagnostics: this strategy has no cross-sectional signal."
 
@@ -276,8 +279,16 @@ class Context:
 # sections
 
 
+def shown_metrics(rec: RunRecord) -> dict[str, Any]:
+    """The headline numbers a tear sheet shows: a run's from its first fill (`research.report.summary`), the
+    metrics of a returns series or portfolio as given."""
+    from research.report.summary import first_fill_metrics
+
+    return first_fill_metrics(rec) if rec.kind == "run" else rec.metrics
+
+
 def _kpis(ctx: Context) -> Raw:
-    m, h = ctx.rec.metrics, ctx.honesty
+    m, h = shown_metrics(ctx.rec), ctx.honesty
     spy = m.get("benchmarks", {}).get("SPY", {})
     ci = f"{LEVEL:.0%} CI [{fmt(h.lower)}, {fmt(h.upper)}]"
     tiles = [
@@ -302,6 +313,12 @@ def _header(ctx: Context) -> Section:
         commit += " (with uncommitted changes)"
     r = rec.returns.dropna()
     period = f"{fmt_date(r.index[0])} to {fmt_date(r.index[-1])} ({len(r):,} sessions, {len(r) / 252:.1f} years)"
+    if rec.kind == "run":
+        from research.report.summary import warm_up
+
+        start, warm = warm_up(rec)
+        if start is not None and warm > WARM_UP_SHOWN:
+            period += f"; first fill {fmt_date(start)} after a warm-up of {warm:,} sessions, where the metrics start"
     params = ", ".join(f"{k}={v}" for k, v in cfg.get("params", {}).items()) or "none"
     grid = cfg.get("grid", {}) or {}
     n_grid = int(np.prod([len(v) for v in grid.values()])) if grid else 1
@@ -364,8 +381,19 @@ def _metrics(ctx: Context) -> Section:
                ", ".join(map(str, rec.benchmarks.columns)) or "no benchmark")
     sec = Section("metrics", "Headline metrics against the benchmarks", pdf_new_page=False,
                   intro=f"Did it work? Daily returns after costs, against {against}.")
-    table = headline_table(rec.metrics, rec.name)
-    sec.add(Table(table, cls=""))
+    m = shown_metrics(rec)
+    table = headline_table(m, rec.name)
+    period = f"{m.get('start', '')} to {m.get('end', '')} ({fmt(m.get('n_days'), 'int')} sessions)"
+    if rec.kind == "run":
+        warm = m.get("warm_up_sessions", 0)
+        period = f"from the first fill, {period}; warm-up before it: {warm:,} session{'s' if warm != 1 else ''}"
+    sec.add(Table(table, f"Period {period}", cls=""))
+    from research.report.summary import MIN_YEARS
+
+    years = float(m.get("n_days") or 0) / M.PERIODS
+    if years < MIN_YEARS:
+        sec.add(Note(f"A history of {years:.1f} years, shorter than {MIN_YEARS:g}: too short to tell skill from luck. "
+                     "The summary tables flag it and do not rank it with the others.", "warn"))
     sec.add(Note("Sharpe and Sortino use a zero risk-free rate; alpha and beta are against SPY's daily returns; "
                  "turnover is traded notional over equity per year; costs are fees, slippage and borrow as a "
                  "fraction of equity, summed. Definitions: research/analytics/metrics.py.", "muted"))
@@ -430,6 +458,12 @@ def _rolling(ctx: Context) -> Section:
             rows.append(("Years beating SPY", f"{int((both.iloc[:, 0] > both.iloc[:, 1]).sum())} of {len(both)}"))
         sec.add(KV(rows, "Months and years"))
     return sec
+
+
+def _pm(ctx: Context) -> Section:
+    from research.report.pmtables import pm_section
+
+    return pm_section(ctx.rec)
 
 
 def contributions(rec: RunRecord) -> pd.Series | None:
@@ -677,12 +711,13 @@ def _provenance(ctx: Context) -> Section:
 
 
 #: Section builders in page order.
-BUILDERS = [_header, _metrics, _performance, _rolling, _positioning, _signal, _statistics, _provenance]
+BUILDERS = [_header, _metrics, _performance, _rolling, _pm, _positioning, _signal, _statistics, _provenance]
 #: The builders that read `Context.honesty` (the bootstrap intervals, PSR and DSR).
 _NEED_HONESTY = (_header, _statistics)
 _KEY = dict(zip(BUILDERS, SECTION_KEYS, strict=True))
 #: Titles of the sections a tear sheet of returns or of a portfolio may omit.
-_TITLES = {"positioning": "Positioning", "signal": "Signal diagnostics", "provenance": "Data provenance",
+_TITLES = {"pm": "Trailing returns, tail risk, stress periods and costs", "positioning": "Positioning",
+           "signal": "Signal diagnostics", "provenance": "Data provenance",
            "rolling": "Rolling risk, monthly and annual returns", "statistics": "Statistical honesty"}
 
 
