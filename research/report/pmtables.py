@@ -39,7 +39,7 @@ _REAL = re.compile(r"^real\((?P<dir>.*)\)$")
 def compared(rec: RunRecord, start: pd.Timestamp) -> pd.DataFrame:
     """Daily returns from `start` of the strategy, its own benchmark (strategy minus `own_active`'s active
     return, when that benchmark is not zero) and SPY: the columns every PM table compares."""
-    from research.report.tearsheet import own_active
+    from research.report.active import own_active
 
     r = rec.returns.dropna().loc[start:]
     cols: dict[str, pd.Series] = {"strategy": r}
@@ -115,7 +115,7 @@ def cost_sensitivity(rec: RunRecord, start: pd.Timestamp,
     """CAGR, Sharpe, active return and active Sharpe (information ratio against the strategy's own benchmark)
     from `start` at each multiple of the run's fees, slippage and borrow, and how they were computed; None
     without costs or target weights."""
-    from research.report.tearsheet import own_active
+    from research.report.active import own_active
 
     if rec.kind != "run" or rec.costs.empty or rec.target.empty:
         return None

@@ -63,7 +63,7 @@ def run_summary(rec: RunRecord) -> dict[str, Any]:
     """One row of the demo index and the terminal tables: the first-fill metrics, the period, the data (synthetic
     or real), the strategy's own benchmark with the active return (annualised mean) and the information ratio
     against it, and whether the history is shorter than `MIN_YEARS`."""
-    from research.report.tearsheet import own_active
+    from research.report.active import own_active
 
     m = first_fill_metrics(rec)
     basis, active = own_active(rec)
