@@ -49,7 +49,7 @@ class SweepStats:
     pbo: Any = None  # stats.PBOResult among the top candidates (by score)
     pbo_search: Any = None  # stats.PBOResult over configs spread evenly over the whole ranking
     bootstrap: Any = None  # stats.BootstrapCI of the best's scored Sharpe
-    spa: Any = None  # stats.SPAResult over the top configs
+    spa: Any = None  # stats.SPAResult over the family (every valid config, up to SPA_MAX): the verdict
     verdict: str = ""
     statement: str = ""
 
@@ -74,7 +74,8 @@ class SweepStats:
 
 def analyse(result: SweepResult, *, db: Any = None, use_log: bool = True, n_boot: int = 1000,
             spa_reps: int = 500, seed: int = 0) -> SweepStats:
-    """Deflated Sharpe (trial-log counts), PBO (CSCV), bootstrap CI and SPA of a sweep's best config."""
+    """The verdict (Hansen's SPA over every config kept as the family) and its diagnostics: deflated Sharpe with
+    the trial log's counts, PBO (CSCV) among the top candidates, a bootstrap interval of the selected config."""
     t = result.table
     active = result.bench is not None
     pre = "active_" if active else ""
