@@ -25,6 +25,11 @@ def test_best_of_many_on_ic0_is_called_luck(tmp_path):
     assert res.n_configs == 1000 and res.benchmark == "EW_SECTORS" and "fused" in res.kind
     st = analyse(res, db=db, n_boot=300, spa_reps=200)
     assert st.trials_source == "trial log" and st.n_trials == 1000
+    # a second strategy searched on the same data deflates the first one too
+    other = run_sweep("flow_composite", make_market(ic=0.0), db=db, progress=False)
+    again = analyse(res, db=db, n_boot=50, spa_reps=100)
+    assert again.n_trials == 1000 + other.n_configs
+    assert again.trials_source.endswith("1,000 of them fresh_flow_low_exposure's")
     assert st.score > 0.4  # a high Sharpe for a sector tilt (active, against the equal weight)
     assert st.psr > 0.99  # taken alone, it would pass
     assert st.spa.n_strategies == 1000 and st.spa.consistent >= 0.05 and st.verdict == "likely luck"

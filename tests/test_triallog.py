@@ -38,6 +38,19 @@ def test_append_and_trial_stats(tmp_path):
     assert log["params"].iloc[0] == '{"a": 1}'
 
 
+def test_every_strategy_on_the_same_data_counts(tmp_path):
+    """Two strategies searched on one data set: 5 trials in all (the same params of two strategies are two
+    trials), each strategy's own count apart, and other data left out."""
+    db = tmp_path / "trials.duckdb"
+    triallog.append("s", [{"a": 1}, {"a": 2}, {"a": 3}], metrics([0.01, 0.02, 0.03]), data_hash="h1", db=db)
+    triallog.append("t", [{"a": 1}, {"a": 2}], metrics([0.04, 0.05]), data_hash="h1", db=db)
+    triallog.append("t", [{"a": 9}], metrics([0.06]), data_hash="h2", db=db)
+    n, var = triallog.trial_stats(None, db, data_hash="h1")
+    assert n == 5 and np.isclose(var, np.var([0.01, 0.02, 0.03, 0.04, 0.05], ddof=1))
+    assert triallog.trial_stats("s", db, data_hash="h1")[0] == 3
+    assert triallog.trial_stats(None, db)[0] == 6
+
+
 def test_default_location(tmp_path, monkeypatch):
     monkeypatch.setenv("FLOWBT_TRIALS", str(tmp_path / "x.duckdb"))
     triallog.append("s", [{"a": 1}], metrics([0.01]), data_hash="h", code_version="abc")

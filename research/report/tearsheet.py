@@ -191,12 +191,15 @@ def honesty(rec: RunRecord, trials_db: Path | None = None) -> Honesty:
     sr, n, skew, kurt = S.sharpe_moments(judged)
     psr = S.probabilistic_sharpe_ratio(sr, n, skew, kurt) if np.isfinite(sr) else nan
     data_hash = (rec.provenance or {}).get("data_hash") or None
-    found = trial_stats(rec.name, trials_db, data_hash=data_hash)
+    found = trial_stats(None, trials_db, data_hash=data_hash)  # every strategy's trials on these inputs count
+    own = trial_stats(rec.name, trials_db, data_hash=data_hash)
     db = trials_path(trials_db)
     declared = grid_size(rec)
     if found is not None:
         n_trials, var = found
-        source = f"trial log {db} ({n_trials} configurations of {rec.name} on these inputs)"
+        mine = own[0] if own is not None else 0
+        source = (f"trial log {db} ({n_trials:,} configurations of every strategy on these inputs, {mine:,} of "
+                  f"them {rec.name}'s)")
     elif rec.sweep is not None and "sharpe" in rec.sweep and (sw := sweep_stats(rec.sweep["sharpe"])) is not None:
         n_trials, var = sw
         source = f"sweep.parquet in the run folder ({n_trials} configurations; no trial log at {db})"

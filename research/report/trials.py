@@ -36,9 +36,10 @@ def trials_db(db: str | Path | None = None) -> Path:
     return Path(os.environ.get("FLOWBT_TRIALS", TRIALS_DB))
 
 
-def trial_stats(strategy: str, db: str | Path | None = None, periods: int = PERIODS,
+def trial_stats(strategy: str | None, db: str | Path | None = None, periods: int = PERIODS,
                 data_hash: str | None = None) -> tuple[int, float] | None:
-    """(n_trials, sr_variance) of `strategy` from the trial log, or None when there is no usable log.
+    """(n_trials, sr_variance) of `strategy` (None: of every strategy) from the trial log, or None when there is
+    no usable log.
 
     n_trials is the number of distinct configurations logged for the strategy (on `data_hash` when given and
     the log records it); sr_variance is the sample variance (ddof=1) of their Sharpe ratios *per period*
@@ -63,7 +64,8 @@ def trial_stats(strategy: str, db: str | Path | None = None, periods: int = PERI
     return _read_minimal(strategy, path, periods, data_hash)
 
 
-def _read_minimal(strategy: str, path: Path, periods: int, data_hash: str | None) -> tuple[int, float] | None:
+def _read_minimal(strategy: str | None, path: Path, periods: int, data_hash: str | None
+                  ) -> tuple[int, float] | None:
     """The same statistics from a table with only (strategy, params, sharpe); None on any failure."""
     try:
         import duckdb
@@ -78,10 +80,11 @@ def _read_minimal(strategy: str, path: Path, periods: int, data_hash: str | None
             "SELECT column_name FROM information_schema.columns WHERE table_name = 'trials'").fetchall()}
         if not {"strategy", "sharpe"} <= cols:
             return None
-        key = "CAST(params AS VARCHAR)" if "params" in cols else "CAST(rowid AS VARCHAR)"
-        where, args = "strategy = ?", [strategy]
+        key = "strategy, CAST(params AS VARCHAR)" if "params" in cols else "CAST(rowid AS VARCHAR)"
+        conds, args = (["strategy = ?"], [strategy]) if strategy is not None else ([], [])
         if data_hash is not None and "data_hash" in cols:
-            where, args = where + " AND data_hash = ?", [strategy, data_hash]
+            conds, args = [*conds, "data_hash = ?"], [*args, data_hash]
+        where = " AND ".join(conds) or "TRUE"
         rows = con.execute(
             f"SELECT avg(sharpe) FROM trials WHERE {where} AND sharpe IS NOT NULL AND isfinite(sharpe) "
             f"GROUP BY {key}", args).fetchall()

@@ -341,25 +341,28 @@ def trials(strategy: str | None = None, db: str | Path | None = None) -> pd.Data
 
 
 def trial_stats(
-    strategy: str, db: str | Path | None = None, *, data_hash: str | None = None, active: bool = False
+    strategy: str | None, db: str | Path | None = None, *, data_hash: str | None = None, active: bool = False
 ) -> tuple[int, float] | None:
     """(number of distinct trials, variance of their per-period Sharpe) for DSR, or None if none is logged.
 
-    A trial is a distinct (params, data) pair (its latest result counts). `data_hash` restricts to trials on
-    that data; `active` uses the Sharpe of returns against the benchmark instead of raw returns. The
-    variance is the sample variance (ddof=1) over trials with a defined Sharpe; 0.0 with a single trial.
+    A trial is a distinct (strategy, params, data) triple (its latest result counts); `strategy` None counts
+    every strategy's: searching 15 strategies on one data set is 15 searches, each deflating the others.
+    `data_hash` restricts to trials on that data; `active` uses the Sharpe of returns against the benchmark
+    instead of raw returns. The variance is the sample variance (ddof=1) over trials with a defined Sharpe;
+    0.0 with a single trial.
     """
     if not db_path(db).exists():
         return None
     col = "active_sharpe_per_period" if active else "sharpe_per_period"
     con = _connect_read(db)
     try:
-        where = "strategy = ?" + (" AND data_hash = ?" if data_hash else "")
-        args = [strategy] + ([data_hash] if data_hash else [])
+        conds = (["strategy = ?"] if strategy is not None else []) + (["data_hash = ?"] if data_hash else [])
+        where = " AND ".join(conds) or "TRUE"
+        args = ([strategy] if strategy is not None else []) + ([data_hash] if data_hash else [])
         row = con.execute(
             f"""WITH latest AS (
                     SELECT arg_max({col}, run_at) AS sr FROM trials WHERE {where}
-                    GROUP BY CAST(params AS VARCHAR), data_hash)
+                    GROUP BY strategy, CAST(params AS VARCHAR), data_hash)
                 SELECT count(*), var_samp(sr) FROM latest WHERE sr IS NOT NULL AND isfinite(sr)""",
             args,
         ).fetchone()

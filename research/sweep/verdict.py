@@ -82,14 +82,18 @@ def analyse(result: SweepResult, *, db: Any = None, use_log: bool = True, n_boot
     best = result.best
     row = t.loc[best]
     locked = ""
+    own = logged = None
     try:
-        logged = triallog.trial_stats(result.strategy, db, data_hash=result.data_hash, active=active) \
-            if use_log else None
+        if use_log:  # every strategy's trials on these inputs count; this strategy's are shown beside them
+            logged = triallog.trial_stats(None, db, data_hash=result.data_hash, active=active)
+            own = triallog.trial_stats(result.strategy, db, data_hash=result.data_hash, active=active)
     except triallog.TrialLogLocked:  # its rows are staged; count this sweep's, and say so
         logged, locked = None, ", the trial log being locked"
     if logged is not None and logged[0] >= len(t):
         n_trials, var = logged
-        source = "trial log"
+        mine = own[0] if own is not None else 0
+        source = (f"trial log: every strategy's on these inputs, {mine:,} of them {result.strategy}'s"
+                  if n_trials > mine else "trial log")
     else:
         sr_all = t[f"{pre}sharpe_per_period"].to_numpy(dtype=float)
         sr_all = sr_all[np.isfinite(sr_all)]
