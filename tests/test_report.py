@@ -251,6 +251,12 @@ def test_comparison_sheet(runs, tmp_path):
         assert name in page
     m = json.loads((runs[SIG] / "metrics.json").read_text())
     metrics = page.split("<section id='metrics'")[1].split("</section>")[0]
+    # every run is shown against its own benchmark: the sector book against EW_SECTORS, the timing book against
+    # SPY x its average exposure
+    text = re.sub(r"<wbr>", "", metrics)  # the renderer lets long names break after an underscore
+    for needle in ("Own benchmark", "EW_SECTORS", "SPY x ", "Information ratio (own benchmark)",
+                   "Period (from the first fill)", ">synthetic<"):
+        assert needle in text, needle
     assert f">{m['sharpe']:.2f}<" in metrics and "bootstrap interval" in metrics
     a = pd.read_parquet(runs[SIG] / "returns.parquet").iloc[:, 0]
     b = pd.read_parquet(runs[TIMING] / "returns.parquet").iloc[:, 0]

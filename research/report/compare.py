@@ -152,10 +152,24 @@ def _header(recs: list[RunRecord], labels: list[str]) -> Section:
 def _metrics(recs: list[RunRecord], labels: list[str]) -> Section:
     sec = Section("metrics", "Headline metrics side by side", pdf_new_page=False,
                   intro="Each run after its own costs, over its own period.")
+    from research.report.summary import run_summary
+
     table = headline_frame({lab: r.metrics for r, lab in zip(recs, labels, strict=True)})
     cis = [f"[{fmt(c.lower)}, {fmt(c.upper)}]" if (c := sharpe_ci(r.returns)) is not None else "n/a" for r in recs]
     table.loc[f"Sharpe {LEVEL:.0%} bootstrap interval"] = cis
+    # what each run is judged against: its own benchmark, from its first fill (research.report.summary)
+    rows = [run_summary(r) for r in recs]
+    table.loc["Period (from the first fill)"] = [f"{x['start'][:7]} to {x['end'][:7]} ({x['years']:.1f} y)"
+                                                 if x.get("start") else "n/a" for x in rows]
+    table.loc["Data"] = ["synthetic" if x["synthetic"] else "real" for x in rows]
+    table.loc["Own benchmark"] = [x["benchmark"] for x in rows]
+    table.loc["Active return / yr"] = [fmt(x["active_return"], "pct") for x in rows]
+    table.loc["Information ratio (own benchmark)"] = [fmt(x["active_ir"]) for x in rows]
     sec.add(Table(table, cls="cmp"))
+    if any(x["short_history"] for x in rows):
+        sec.add(Note("A history shorter than three years is too short to compare with the others: "
+                     + ", ".join(lab for lab, x in zip(labels, rows, strict=True) if x["short_history"]) + ".",
+                     "warn"))
     return sec
 
 
