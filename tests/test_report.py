@@ -346,7 +346,10 @@ def test_dsr_uses_the_trial_count(runs, tmp_path):
     assert h.dsr == pytest.approx(S.deflated_sharpe_ratio(sr, n, skew, kurt, 30, var), rel=1e-12)
     assert h.psr == pytest.approx(S.probabilistic_sharpe_ratio(sr, n, skew, kurt), rel=1e-12)
     assert h.hurdle == pytest.approx(S.expected_max_sharpe(30, var) * np.sqrt(252), rel=1e-12)
-    ci = S.bootstrap_ci(pd.read_parquet(folder / "returns.parquet").iloc[:, 0], "sharpe", n=1000, seed=0)
+    from research.report.active import warm_up
+
+    start, _ = warm_up(load_run(folder))  # the interval is the headline's: from the first fill
+    ci = S.bootstrap_ci(pd.read_parquet(folder / "returns.parquet").iloc[:, 0].loc[start:], "sharpe", n=1000, seed=0)
     assert (h.lower, h.upper) == (ci.lower, ci.upper)
 
     one = html_of(folder).split("<section id='statistics'")[1].split("</section>")[0]
@@ -414,6 +417,7 @@ def test_a_run_is_judged_on_its_active_return_with_at_least_its_grid_as_trials(t
     exists (never 1 trial when a grid exists)."""
     from research import registry
     from research.data.synthetic import make_market
+    from research.report.active import warm_up
     from research.report.load import load_run
     from research.report.tearsheet import grid_size, honesty, own_active
     from research.run import run_strategy
@@ -425,7 +429,7 @@ def test_a_run_is_judged_on_its_active_return_with_at_least_its_grid_as_trials(t
     expo = float(rec.net.reindex(active.index).mean())
     assert basis.startswith("SPY x ") and 0.3 < expo < 1.0
     r = rec.returns.dropna()
-    r = r.loc[r.ne(0).idxmax():]
+    r = r.loc[warm_up(rec)[0]:]
     np.testing.assert_allclose(active, r - expo * rec.benchmarks["SPY"].reindex(r.index), rtol=0, atol=1e-15)
     h = honesty(rec, tmp_path / "no-log.duckdb")
     declared = int(np.prod([len(v) for v in strat.grid.values()]))

@@ -9,20 +9,27 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from research.analytics import metrics as M
 from research.report.load import RunRecord
 
 
+def warm_up(rec: RunRecord) -> tuple[pd.Timestamp | None, int]:
+    """(first fill, sessions before it): the warm-up in which the strategy held nothing."""
+    r = rec.returns.dropna()
+    start = M.first_fill(r, rec.turnover if len(rec.turnover) else None)
+    return start, int((r.index < start).sum()) if start is not None else len(r)
+
+
 def own_active(rec: RunRecord) -> tuple[str, pd.Series | None]:
-    """(benchmark name, daily active returns from the first traded session) against the strategy's own benchmark:
+    """(benchmark name, daily active returns from the first fill, `warm_up`) against the strategy's own benchmark:
     EW_SECTORS for long-only sector books, SPY times the average net exposure for SPY timing books, zero for
     dollar-neutral and long-short books (their return is already active); (raw, None) when unknown."""
     from research.data.universe import MARKET, SECTOR_ETFS
 
-    r = rec.returns.dropna()
-    traded = r.ne(0.0)
-    if not traded.any():
+    start, _ = warm_up(rec)
+    if start is None:
         return "raw returns", None
-    r = r.loc[traded.idxmax():]
+    r = rec.returns.dropna().loc[start:]
     mode, cols = rec.config.get("mode"), [str(c) for c in rec.target.columns]
     b = rec.benchmarks
     if mode == "long_only" and cols and set(cols) <= set(SECTOR_ETFS) and "EW_SECTORS" in b:

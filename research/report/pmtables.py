@@ -2,7 +2,7 @@
 day and month, VaR and CVaR, named stress periods, cost sensitivity and, on real data, a Fama-French
 three-factor regression with a Sharpe ratio over the risk-free rate.
 
-Every table starts at the run's first fill (`research.report.summary.warm_up`): the warm-up before it, when the
+Every table starts at the run's first fill (`research.report.active.warm_up`): the warm-up before it, when the
 strategy held nothing, is reported on its own and does not dilute the numbers. Each table names its period and the
 series it compares: the strategy, its own benchmark (`tearsheet.own_active`) and SPY.
 
@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 
 from research.analytics import metrics as M
+from research.report.active import warm_up
 from research.report.load import RunRecord
 from research.report.render import KV, Note, Section, Table, fmt, fmt_date
-from research.report.summary import warm_up
 
 COST_MULTIPLES: tuple[float, ...] = (0.0, 1.0, 2.0, 5.0)
 VAR_LEVEL = 0.95

@@ -16,18 +16,12 @@ import numpy as np
 import pandas as pd
 
 from research.analytics import metrics as M
+from research.report.active import warm_up
 from research.report.load import RunRecord
 
 #: A history shorter than this many years is flagged and not ranked with the others: with 11 sectors and
 #: weekly data an information ratio needs years to separate from zero.
 MIN_YEARS = 3.0
-
-
-def warm_up(rec: RunRecord) -> tuple[pd.Timestamp | None, int]:
-    """(first fill, sessions before it): the warm-up in which the strategy held nothing."""
-    r = rec.returns.dropna()
-    start = M.first_fill(r, rec.turnover if len(rec.turnover) else None)
-    return start, int((r.index < start).sum()) if start is not None else len(r)
 
 
 def _costs(rec: RunRecord) -> pd.Series | None:

@@ -33,7 +33,7 @@ import pandas as pd
 
 from research.analytics import metrics as M
 from research.report import figures as F
-from research.report.active import grid_size, own_active
+from research.report.active import grid_size, own_active, warm_up
 from research.report.load import RunRecord, load_run
 from research.report.render import (
     KV,
@@ -173,10 +173,13 @@ class Honesty:
 
 
 def honesty(rec: RunRecord, trials_db: Path | None = None) -> Honesty:
-    """Bootstrap interval (seeded), PSR against 0, and DSR with n_trials from the trial log, the sweep or 1."""
+    """Bootstrap interval (seeded) of the Sharpe ratio from the first fill (the headline's period), PSR and DSR of
+    the active return against the own benchmark, with n_trials from the trial log, the sweep or the grid."""
     from research.analytics import stats as S
 
+    start, _ = warm_up(rec)
     r = rec.returns.dropna()
+    r = r.loc[start:] if start is not None else r
     nan = float("nan")
     if (ci := sharpe_ci(r)) is not None:
         est, lo, hi, block = ci.estimate, ci.lower, ci.upper, ci.block
@@ -289,8 +292,6 @@ def _header(ctx: Context) -> Section:
     r = rec.returns.dropna()
     period = f"{fmt_date(r.index[0])} to {fmt_date(r.index[-1])} ({len(r):,} sessions, {len(r) / 252:.1f} years)"
     if rec.kind == "run":
-        from research.report.summary import warm_up
-
         start, warm = warm_up(rec)
         if start is not None and warm > WARM_UP_SHOWN:
             period += f"; first fill {fmt_date(start)} after a warm-up of {warm:,} sessions, where the metrics start"
