@@ -204,16 +204,24 @@ def md_table(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _sections(b: Brief, tabs: dict) -> list[tuple[str, str, list[str], list[str]]]:
+    """(key, title, sentences, table keys) of each section with something to show, in TITLES order: the Markdown
+    and the HTML/PDF brief lay out the same sections."""
+    out = []
+    for key, title in TITLES.items():
+        sents = b.sentences.get(key, [])
+        keys = [k for k in (key, *MORE_TABLES.get(key, ())) if k in tabs]
+        if sents or keys:
+            out.append((key, title, sents, keys))
+    return out
+
+
 def markdown(b: Brief) -> str:
     f = b.facts
     out = [f"# {b.title}", "", f"*As of {f['as_of']} (New York); week ending {f['week'] or 'n/a'}; data: "
            f"{f['data']}.*", ""]
     tabs = tables(b)
-    for key, title in TITLES.items():
-        sents = b.sentences.get(key, [])
-        keys = [k for k in (key, *MORE_TABLES.get(key, ())) if k in tabs]
-        if not sents and not keys:
-            continue
+    for _key, title, sents, keys in _sections(b, tabs):
         out += [f"## {title}", ""]
         out += [f"- {s}" for s in sents]
         for k in keys:
@@ -324,11 +332,7 @@ def document(b: Brief) -> Any:
                    text=("latest week", "published", "publication rule")))
     secs = [head]
     tabs = tables(b)
-    for key, title in TITLES.items():
-        sents = b.sentences.get(key, [])
-        keys = [k for k in (key, *MORE_TABLES.get(key, ())) if k in tabs]
-        if not sents and not keys:
-            continue
+    for key, title, sents, keys in _sections(b, tabs):
         sec = Section(key, title, pdf_new_page=False)
         sec.add(*(Note(s) for s in sents))
         for k in keys:
